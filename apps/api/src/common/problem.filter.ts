@@ -1,0 +1,65 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ConcurrencyError, IdempotencyError } from '@app/event-store';
+import { Problem, problem } from './problem';
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  message?: string;
+}
+
+/** Every error leaves as application/problem+json; only real defects become 5xx. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemFilter');
+
+  catch(error: unknown, host: ArgumentsHost) {
+    const res = host.switchToHttp().getResponse<Response>();
+    const req = host.switchToHttp().getRequest<Request>();
+    const body = this.toProblem(error, req);
+    if (body.status >= 500) {
+      this.logger.error({ err: error, path: req.url }, 'request failed');
+    }
+    if (res.headersSent) {
+      return;
+    }
+    res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
+  }
+
+  private toProblem(error: unknown, req: Request): Problem {
+    if (error instanceof HttpException) {
+      const response = error.getResponse();
+      const status = error.getStatus();
+      if (typeof response === 'object' && response !== null && 'type' in response && 'status' in response) {
+        return response as Problem;
+      }
+      if (status === 404 && /^Cannot \w+ /.test(error.message)) {
+        return problem(404, `no route for ${req.method} ${req.path}`);
+      }
+      const message =
+        typeof response === 'object' && response !== null && 'message' in response
+          ? String((response as { message: unknown }).message)
+          : error.message;
+      return problem(status, message);
+    }
+    if (error instanceof ConcurrencyError || error instanceof IdempotencyError) {
+      return problem(409, error.message);
+    }
+    const parserError = error as BodyParserError;
+    if (parserError?.type === 'entity.too.large') {
+      return problem(413, 'request body is larger than 1 MiB');
+    }
+    if (parserError?.type === 'entity.parse.failed') {
+      return problem(400, `request body is not valid JSON: ${parserError.message ?? ''}`.trim(), [
+        { field: 'body', message: 'not valid JSON' },
+      ]);
+    }
+    const status = parserError?.status ?? parserError?.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return problem(status, parserError.message ?? 'bad request');
+    }
+    return problem(500, 'an internal error occurred; it has been logged');
+  }
+}

@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig } from '@app/config';
+import { ensureDatabase, migrate } from '@app/db';
+import { createApi } from './bootstrap';
+
+async function main() {
+  const config = loadConfig();
+  if (config.migrateOnStart) {
+    await ensureDatabase(config.databaseUrl);
+    await migrate(config.databaseUrl);
+  }
+  const app = await createApi(config);
+  await app.listen(config.port);
+}
+
+main().catch((error) => {
+  // A bad configuration names every problem and stops the process before anything starts.
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

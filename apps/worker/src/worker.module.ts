@@ -1,0 +1,28 @@
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { LoggerModule } from 'nestjs-pino';
+import { AppConfig, ConfigModule } from '@app/config';
+import { DbModule } from '@app/db';
+import { EventStoreModule, SubscriptionHost } from '@app/event-store';
+import { RedisModule } from '@app/redis';
+
+@Module({})
+export class WorkerModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({ pinoHttp: { level: config.logLevel } }),
+        CqrsModule.forRoot(),
+        DbModule,
+        RedisModule,
+        EventStoreModule,
+        BullModule.forRoot({ connection: { url: config.redisUrl }, prefix: config.redisPrefix }),
+      ],
+      providers: [SubscriptionHost],
+      exports: [SubscriptionHost],
+    };
+  }
+}

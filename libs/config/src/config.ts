@@ -1,0 +1,122 @@
+import { isIP } from 'node:net';
+
+export interface AppConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  port: number;
+  adminApiKey: string | null;
+  webhookAllowedCidrs: string[];
+  ingestionAllowedCidrs: string[];
+  rateLimitPerMinute: number;
+  workerMetricsPort: number | null;
+  secretsKey: string;
+  logLevel: string;
+  migrateOnStart: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+// A fixed development key keeps `npm start` zero-config; production must set its own.
+const DEV_SECRETS_KEY = 'dev-only-secrets-key-change-me-in-production';
+
+/**
+ * Reads the environment once, at start. Every problem is collected so that a
+ * misconfigured deployment learns everything that is wrong in one go.
+ */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const str = (name: string, fallback: string) => {
+    const value = env[name];
+    return value === undefined || value === '' ? fallback : value;
+  };
+  const url = (name: string, fallback: string, protocols: string[]) => {
+    const value = str(name, fallback);
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) {
+        problems.push(`${name}: protocol must be one of ${protocols.join(', ')}, got "${parsed.protocol}"`);
+      }
+    } catch {
+      problems.push(`${name}: not a valid URL: "${value}"`);
+    }
+    return value;
+  };
+  const int = (name: string, fallback: number | null, min: number, max: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      return fallback;
+    }
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name}: must be a whole number from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const cidrs = (name: string) => {
+    const raw = str(name, '');
+    const list = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const cidr of list) {
+      if (!isCidr(cidr)) {
+        problems.push(`${name}: "${cidr}" is not a CIDR such as 127.0.0.0/8 or ::1/128`);
+      }
+    }
+    return list;
+  };
+
+  const adminApiKey = env.ADMIN_API_KEY ? env.ADMIN_API_KEY : null;
+  if (adminApiKey !== null && adminApiKey.length < 16) {
+    problems.push('ADMIN_API_KEY: must be at least 16 characters');
+  }
+  const secretsKey = str('SECRETS_KEY', DEV_SECRETS_KEY);
+  if (secretsKey.length < 32) {
+    problems.push('SECRETS_KEY: must be at least 32 characters');
+  }
+  const logLevel = str('LOG_LEVEL', 'info');
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const migrate = str('MIGRATE_ON_START', 'true');
+  if (migrate !== 'true' && migrate !== 'false') {
+    problems.push(`MIGRATE_ON_START: must be "true" or "false", got "${migrate}"`);
+  }
+
+  const config: AppConfig = {
+    databaseUrl: url('DATABASE_URL', 'postgres://root@127.0.0.1:5432/alliance_tracker', ['postgres:', 'postgresql:']),
+    redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisPrefix: str('REDIS_PREFIX', 'at'),
+    port: int('PORT', 3000, 0, 65535) as number,
+    adminApiKey,
+    webhookAllowedCidrs: cidrs('WEBHOOK_ALLOWED_CIDRS'),
+    ingestionAllowedCidrs: cidrs('INGESTION_ALLOWED_CIDRS'),
+    rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000) as number,
+    workerMetricsPort: int('WORKER_METRICS_PORT', null, 1, 65535),
+    secretsKey,
+    logLevel,
+    migrateOnStart: migrate !== 'false',
+  };
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return config;
+}
+
+export function isCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  if (rest.length > 0 || bits === undefined || !/^\d{1,3}$/.test(bits)) {
+    return false;
+  }
+  const version = isIP(address);
+  return version !== 0 && Number(bits) <= (version === 4 ? 32 : 128);
+}

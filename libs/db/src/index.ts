@@ -1,0 +1,4 @@
+export * from './schema';
+export * from './database';
+export * from './migrator';
+export * from './db.module';

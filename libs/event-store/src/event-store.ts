@@ -1,0 +1,324 @@
+import { randomUUID } from 'node:crypto';
+import { Kysely, sql } from 'kysely';
+import type { DB } from '@app/db';
+import { ConcurrencyError, IdempotencyError } from './errors';
+import type { AppendRequest, AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from './types';
+
+interface EventRow {
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  stream_version: string;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  recorded_at: Date;
+}
+
+export interface AppendOptions {
+  expectedVersion: ExpectedVersion;
+  /** Run inside the caller's transaction (inline projections commit with the events). */
+  trx?: Kysely<DB>;
+}
+
+export interface ReadAllOptions {
+  /** A position: the page starts after that event in commit order. */
+  after?: string | null;
+  limit?: number;
+  types?: string[];
+  streamId?: string;
+}
+
+const COLUMNS = sql`global_position::text, transaction_id::text, stream_id, stream_version::text, event_id::text,
+  type, schema_version, data, metadata, recorded_at`;
+
+/** A concurrent append recorded one of these ids first (a race the pre-check cannot see). */
+function duplicateIdError(error: unknown, eventId: string): unknown {
+  const pg = error as { code?: string; constraint?: string };
+  return pg.code === '23505' && pg.constraint === 'events_event_id_key'
+    ? new IdempotencyError(eventId, 'by a concurrent append; retry to get the recorded result')
+    : error;
+}
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_id,
+    streamId: row.stream_id,
+    version: Number(row.stream_version),
+    position: row.global_position,
+    transactionId: row.transaction_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at,
+  };
+}
+
+/**
+ * The append-only log. Expected versions are enforced in SQL before a global position is
+ * taken: the stream-version change and the event insert are one statement, and when the
+ * version check matches no row the insert has no rows to number.
+ */
+export class EventStore {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    if (events.length === 0) {
+      throw new Error('append needs at least one event');
+    }
+    const db = options.trx ?? this.db;
+    const suppliedIds = events.some((e) => e.id !== undefined);
+    const prepared = events.map((e) => ({ ...e, id: e.id ?? randomUUID() }));
+    const expected = options.expectedVersion === 0 ? 'no-stream' : options.expectedVersion;
+
+    if (suppliedIds) {
+      // A duplicate id would otherwise surface as a unique violation and abort the caller's
+      // transaction; checking first keeps a re-append a clean no-op.
+      const existing = await this.findAlreadyRecorded(db, streamId, prepared, expected);
+      if (existing) {
+        return existing;
+      }
+    }
+
+    const rows = await this.insertWithVersionCheck(db, streamId, prepared, expected).catch((error) => {
+      throw duplicateIdError(error, prepared[0].id);
+    });
+    if (rows.length > 0) {
+      const recorded = rows.map(toRecordedEvent);
+      return {
+        streamId,
+        nextExpectedVersion: recorded[recorded.length - 1].version,
+        events: recorded,
+        alreadyRecorded: false,
+      };
+    }
+
+    if (suppliedIds) {
+      const existing = await this.findAlreadyRecorded(db, streamId, prepared, expected);
+      if (existing) {
+        return existing;
+      }
+    }
+    throw new ConcurrencyError(streamId, options.expectedVersion, await this.streamVersion(streamId, db));
+  }
+
+  /**
+   * Many streams in one transaction: the import path. Every stream's expected version is
+   * checked first (a mismatch throws and the caller's transaction rolls back), then all
+   * events go in with a single unnest insert.
+   */
+  async appendMany(requests: AppendRequest[], trx?: Kysely<DB>): Promise<AppendResult[]> {
+    if (!trx) {
+      return this.db.transaction().execute((t) => this.appendMany(requests, t));
+    }
+    const ids = new Set<string>();
+    for (const r of requests) {
+      if (ids.has(r.streamId)) {
+        throw new Error(`appendMany got stream ${r.streamId} twice; merge its events into one request`);
+      }
+      ids.add(r.streamId);
+    }
+    const firstVersions = await this.reserveVersions(trx, requests);
+    const flat = requests.flatMap((r) =>
+      r.events.map((e, i) => ({
+        ...e,
+        id: e.id ?? randomUUID(),
+        streamId: r.streamId,
+        version: firstVersions.get(r.streamId)! + i,
+      })),
+    );
+    const result = await sql<EventRow>`
+      INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
+      SELECT t.stream_id, t.version, t.id, t.type, t.schema_version, t.data, t.metadata
+      FROM unnest(${flat.map((e) => e.streamId)}::text[], ${flat.map((e) => e.version)}::bigint[],
+                  ${flat.map((e) => e.id)}::uuid[], ${flat.map((e) => e.type)}::text[],
+                  ${flat.map((e) => e.schemaVersion ?? 1)}::int[],
+                  ${flat.map((e) => JSON.stringify(e.data))}::jsonb[],
+                  ${flat.map((e) => JSON.stringify(e.metadata ?? {}))}::jsonb[])
+           WITH ORDINALITY AS t(stream_id, version, id, type, schema_version, data, metadata, ord)
+      ORDER BY t.ord
+      RETURNING ${COLUMNS}`.execute(trx);
+    const byStream = new Map<string, RecordedEvent[]>();
+    for (const event of result.rows.map(toRecordedEvent)) {
+      byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
+    }
+    return requests.map((r) => {
+      const events = byStream.get(r.streamId) ?? [];
+      return {
+        streamId: r.streamId,
+        nextExpectedVersion: events[events.length - 1].version,
+        events,
+        alreadyRecorded: false,
+      };
+    });
+  }
+
+  async readStream(
+    streamId: string,
+    options: { fromVersion?: number; limit?: number; trx?: Kysely<DB> } = {},
+  ): Promise<RecordedEvent[]> {
+    const result = await sql<EventRow>`
+      SELECT ${COLUMNS} FROM events
+      WHERE stream_id = ${streamId} AND stream_version >= ${options.fromVersion ?? 1}
+      ORDER BY stream_version
+      LIMIT ${options.limit ?? 1_000_000}`.execute(options.trx ?? this.db);
+    return result.rows.map(toRecordedEvent);
+  }
+
+  /**
+   * The committed log in commit order. Only transactions older than every in-flight one are
+   * returned, so a later page never turns up an event that belongs before an earlier page.
+   */
+  async readAll(options: ReadAllOptions = {}, db: Kysely<DB> = this.db): Promise<RecordedEvent[]> {
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), 10_000);
+    const after = options.after
+      ? sql`AND (transaction_id, global_position) > (SELECT transaction_id, global_position FROM events WHERE global_position = ${options.after}::bigint)`
+      : sql``;
+    const types = options.types?.length ? sql`AND type = ANY(${options.types}::text[])` : sql``;
+    const stream = options.streamId ? sql`AND stream_id = ${options.streamId}` : sql``;
+    const result = await sql<EventRow>`
+      SELECT ${COLUMNS} FROM events
+      WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) ${after} ${types} ${stream}
+      ORDER BY transaction_id, global_position
+      LIMIT ${limit}`.execute(db);
+    return result.rows.map(toRecordedEvent);
+  }
+
+  async readEvent(eventId: string, db: Kysely<DB> = this.db): Promise<RecordedEvent | null> {
+    const result = await sql<EventRow>`SELECT ${COLUMNS} FROM events WHERE event_id = ${eventId}::uuid`.execute(db);
+    return result.rows.length ? toRecordedEvent(result.rows[0]) : null;
+  }
+
+  async streamVersion(streamId: string, db: Kysely<DB> = this.db): Promise<number> {
+    const row = await db.selectFrom('streams').select('version').where('stream_id', '=', streamId).executeTakeFirst();
+    return row ? Number(row.version) : 0;
+  }
+
+  private async insertWithVersionCheck(
+    db: Kysely<DB>,
+    streamId: string,
+    events: Array<NewEvent & { id: string }>,
+    expected: ExpectedVersion,
+  ): Promise<EventRow[]> {
+    const count = events.length;
+    // The CTE yields the new stream version, or no row when the expectation fails.
+    const version =
+      expected === 'no-stream'
+        ? sql`INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
+              ON CONFLICT (stream_id) DO NOTHING RETURNING version`
+        : expected === 'any'
+          ? sql`INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
+                ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + excluded.version, updated_at = now()
+                RETURNING version`
+          : sql`UPDATE streams SET version = version + ${count}, updated_at = now()
+                WHERE stream_id = ${streamId} AND version = ${expected} RETURNING version`;
+    const result = await sql<EventRow>`
+      WITH v AS (${version})
+      INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
+      SELECT ${streamId}, v.version - ${count} + t.ord, t.id, t.type, t.schema_version, t.data, t.metadata
+      FROM v, unnest(${events.map((e) => e.id)}::uuid[], ${events.map((e) => e.type)}::text[],
+                     ${events.map((e) => e.schemaVersion ?? 1)}::int[],
+                     ${events.map((e) => JSON.stringify(e.data))}::jsonb[],
+                     ${events.map((e) => JSON.stringify(e.metadata ?? {}))}::jsonb[])
+           WITH ORDINALITY AS t(id, type, schema_version, data, metadata, ord)
+      ORDER BY t.ord
+      RETURNING ${COLUMNS}`.execute(db);
+    return result.rows;
+  }
+
+  /**
+   * A re-append of ids that are already in the log succeeds without writing only when they
+   * sit in this stream, in this order, at the positions the expected version implies.
+   */
+  private async findAlreadyRecorded(
+    db: Kysely<DB>,
+    streamId: string,
+    events: Array<{ id: string }>,
+    expected: ExpectedVersion,
+  ): Promise<AppendResult | null> {
+    const ids = events.map((e) => e.id);
+    const rows = (
+      await sql<EventRow>`SELECT ${COLUMNS} FROM events WHERE event_id = ANY(${ids}::uuid[])`.execute(db)
+    ).rows.map(toRecordedEvent);
+    if (rows.length === 0) {
+      return null;
+    }
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const firstVersion = expected === 'no-stream' ? 1 : typeof expected === 'number' ? expected + 1 : undefined;
+    const start = byId.get(ids[0])?.version ?? -1;
+    const ordered: RecordedEvent[] = [];
+    for (const [i, id] of ids.entries()) {
+      const found = byId.get(id);
+      if (!found) {
+        throw new IdempotencyError(rows[0].id, `in stream ${rows[0].streamId}, but ${id} of the same append was not`);
+      }
+      const where = `in stream ${found.streamId} at version ${found.version}`;
+      if (found.streamId !== streamId || found.version !== start + i) {
+        throw new IdempotencyError(id, `${where}, not as part of this append to ${streamId}`);
+      }
+      if (firstVersion !== undefined && start !== firstVersion) {
+        throw new IdempotencyError(id, `${where}, not at version ${firstVersion + i}`);
+      }
+      ordered.push(found);
+    }
+    return {
+      streamId,
+      nextExpectedVersion: ordered[ordered.length - 1].version,
+      events: ordered,
+      alreadyRecorded: true,
+    };
+  }
+
+  private async reserveVersions(trx: Kysely<DB>, requests: AppendRequest[]): Promise<Map<string, number>> {
+    const first = new Map<string, number>();
+    const pick = (mode: (e: ExpectedVersion) => boolean) =>
+      requests.filter((r) => r.events.length > 0 && mode(r.expectedVersion === 0 ? 'no-stream' : r.expectedVersion));
+    const fresh = pick((e) => e === 'no-stream');
+    const any = pick((e) => e === 'any');
+    const exact = pick((e) => typeof e === 'number');
+
+    if (fresh.length) {
+      const rows = await sql<{ stream_id: string }>`
+        INSERT INTO streams (stream_id, version)
+        SELECT * FROM unnest(${fresh.map((r) => r.streamId)}::text[], ${fresh.map((r) => r.events.length)}::bigint[])
+        ON CONFLICT (stream_id) DO NOTHING RETURNING stream_id`.execute(trx);
+      const inserted = new Set(rows.rows.map((r) => r.stream_id));
+      for (const r of fresh) {
+        if (!inserted.has(r.streamId)) {
+          throw new ConcurrencyError(r.streamId, r.expectedVersion, await this.streamVersion(r.streamId, trx));
+        }
+        first.set(r.streamId, 1);
+      }
+    }
+    if (any.length) {
+      const rows = await sql<{ stream_id: string; version: string }>`
+        INSERT INTO streams (stream_id, version)
+        SELECT * FROM unnest(${any.map((r) => r.streamId)}::text[], ${any.map((r) => r.events.length)}::bigint[])
+        ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + excluded.version, updated_at = now()
+        RETURNING stream_id, version::text`.execute(trx);
+      const counts = new Map(any.map((r) => [r.streamId, r.events.length]));
+      for (const row of rows.rows) {
+        first.set(row.stream_id, Number(row.version) - counts.get(row.stream_id)! + 1);
+      }
+    }
+    if (exact.length) {
+      const rows = await sql<{ stream_id: string; version: string }>`
+        UPDATE streams s SET version = s.version + v.count, updated_at = now()
+        FROM unnest(${exact.map((r) => r.streamId)}::text[], ${exact.map((r) => r.expectedVersion)}::bigint[],
+                    ${exact.map((r) => r.events.length)}::bigint[]) AS v(stream_id, expected, count)
+        WHERE s.stream_id = v.stream_id AND s.version = v.expected
+        RETURNING s.stream_id, v.expected::text AS version`.execute(trx);
+      const updated = new Map(rows.rows.map((r) => [r.stream_id, Number(r.version) + 1]));
+      for (const r of exact) {
+        if (!updated.has(r.streamId)) {
+          throw new ConcurrencyError(r.streamId, r.expectedVersion, await this.streamVersion(r.streamId, trx));
+        }
+        first.set(r.streamId, updated.get(r.streamId)!);
+      }
+    }
+    return first;
+  }
+}
