@@ -1,10 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { LoggerModule } from 'nestjs-pino';
+import { ApiKeysRepository } from '@app/access';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { EventStoreModule } from '@app/event-store';
 import { RedisModule } from '@app/redis';
+import { SharedModule } from '@app/shared';
+import { ApiKeysController } from './api-keys/api-keys.controller';
+import { AuthGuard } from './auth/auth.guard';
+import { BootstrapAdmin } from './auth/bootstrap-admin';
+import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
 
@@ -26,8 +33,16 @@ export class AppModule {
         DbModule,
         RedisModule,
         EventStoreModule,
+        SharedModule,
+        // Feature modules (HTTP adapters) are listed below.
       ],
-      controllers: [HealthController, MetricsController],
+      controllers: [HealthController, MetricsController, ApiKeysController],
+      providers: [
+        ApiKeysRepository,
+        BootstrapAdmin,
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+      ],
     };
   }
 }

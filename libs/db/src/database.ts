@@ -1,5 +1,8 @@
 import { Kysely, PostgresDialect } from 'kysely';
-import { Pool, PoolConfig } from 'pg';
+import { Pool, PoolConfig, types } from 'pg';
+
+// Valid dates stay 'YYYY-MM-DD' strings: a JS Date would drag a time zone into a calendar date.
+types.setTypeParser(types.builtins.DATE, (value) => value);
 import type { DB } from './schema';
 
 export type Database = Kysely<DB>;

@@ -38,10 +38,140 @@ export interface SchemaMigrationsTable {
   applied_at: Generated<Date>;
 }
 
+export type Numeric = ColumnType<string, string, string>;
+export type DateColumn = ColumnType<string, string, string>;
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  role: 'admin' | 'curator' | 'reader';
+  key_hash: string;
+  key_prefix: string;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
+export interface IdempotencyKeysTable {
+  api_key_id: string;
+  key: string;
+  method: string;
+  path: string;
+  request_hash: string;
+  status: number;
+  response: Json;
+  created_at: Generated<Date>;
+}
+
+export interface OrganisationsTable {
+  id: string;
+  name: string;
+  current_name: string;
+  country: string | null;
+  kind: string | null;
+  aliases: string[];
+  website: string | null;
+  provisional: boolean;
+  search_names: string[];
+  registered_at: Timestamp;
+  position: Int8;
+}
+
+export interface OrganisationNamesTable {
+  event_id: string;
+  organisation_id: string;
+  name: string;
+  valid_from: DateColumn | null;
+  on_text: string | null;
+  precision: string | null;
+  recorded_at: Timestamp;
+  retracted_at: Timestamp | null;
+}
+
+export interface AlliancesTable {
+  id: string;
+  name: string;
+  website: string | null;
+  founded_on: string | null;
+  founded_precision: string | null;
+  registered_at: Timestamp;
+  position: Int8;
+}
+
+export interface MembershipFactsTable {
+  event_id: string;
+  alliance_id: string;
+  organisation_id: string;
+  kind: 'join' | 'leave';
+  on_date: DateColumn;
+  on_text: string;
+  precision: string;
+  role: string | null;
+  source: Json | null;
+  note: string | null;
+  reason: string | null;
+  position: Int8;
+  recorded_at: Timestamp;
+  retracted_at: Timestamp | null;
+  retracted_by: string | null;
+}
+
+export interface MembershipIntervalsTable {
+  id: Generated<string>;
+  alliance_id: string;
+  organisation_id: string;
+  valid_from: DateColumn;
+  valid_to: DateColumn | null;
+  since_text: string;
+  since_precision: string;
+  until_text: string | null;
+  until_precision: string | null;
+  role: string | null;
+  join_event_id: string;
+  leave_event_id: string | null;
+  recorded_from: Timestamp;
+  recorded_to: Timestamp | null;
+}
+
+export interface FundingFactsTable {
+  event_id: string;
+  funding_id: string;
+  kind: 'committed' | 'tranche' | 'terminated';
+  funder_id: string;
+  recipient_id: string;
+  amount: Numeric | null;
+  currency: string | null;
+  on_date: DateColumn;
+  on_text: string;
+  precision: string;
+  purpose: string | null;
+  conditions: string | null;
+  reason: string | null;
+  source: Json | null;
+  position: Int8;
+  recorded_at: Timestamp;
+  retracted_at: Timestamp | null;
+  retracted_by: string | null;
+}
+
+export interface OrganisationEventsTable {
+  organisation_id: string;
+  event_id: string;
+  position: Int8;
+}
+
 /** Every table the service owns. Feature libs add theirs here so Kysely sees one schema. */
 export interface DB {
   events: EventsTable;
   streams: StreamsTable;
   subscriptions: SubscriptionsTable;
   schema_migrations: SchemaMigrationsTable;
+  api_keys: ApiKeysTable;
+  idempotency_keys: IdempotencyKeysTable;
+  organisations: OrganisationsTable;
+  organisation_names: OrganisationNamesTable;
+  alliances: AlliancesTable;
+  membership_facts: MembershipFactsTable;
+  membership_intervals: MembershipIntervalsTable;
+  funding_facts: FundingFactsTable;
+  organisation_events: OrganisationEventsTable;
 }

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ConcurrencyError, IdempotencyError } from '@app/event-store';
+import { DomainError } from '@app/shared';
 import { Problem, problem } from './problem';
 
 interface BodyParserError {
@@ -43,6 +44,9 @@ export class ProblemFilter implements ExceptionFilter {
           ? String((response as { message: unknown }).message)
           : error.message;
       return problem(status, message);
+    }
+    if (error instanceof DomainError) {
+      return problem(error.status, error.message, error.errors);
     }
     if (error instanceof ConcurrencyError || error instanceof IdempotencyError) {
       return problem(409, error.message);

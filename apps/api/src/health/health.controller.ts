@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { DB_POOL } from '@app/db';
 import { REDIS } from '@app/redis';
+import { Public } from '../auth/auth';
 
 type State = { status: 'up' | 'down'; latencyMs: number; error?: string };
 
@@ -22,6 +23,7 @@ async function probe(check: () => Promise<unknown>, timeoutMs = 2000): Promise<S
 }
 
 @ApiTags('operations')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -1,0 +1,13 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsIn, IsString, Length } from 'class-validator';
+
+export class CreateApiKeyDto {
+  @ApiProperty({ example: 'newsroom reader', maxLength: 100 })
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+
+  @ApiProperty({ enum: ['admin', 'curator', 'reader'] })
+  @IsIn(['admin', 'curator', 'reader'])
+  role!: 'admin' | 'curator' | 'reader';
+}

@@ -1,0 +1,71 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { ApiKeysRepository } from '@app/access';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { REDIS } from '@app/redis';
+import type { Role } from '@app/shared';
+import { ProblemException } from '../common/problem';
+import { AuthedRequest, PUBLIC_KEY, RANK, ROLE_KEY } from './auth';
+
+/** Bearer API keys, role checks and a per-key fixed-window rate limit in Redis. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysRepository,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) {
+      return true;
+    }
+    const req = context.switchToHttp().getRequest<AuthedRequest>();
+    const header = req.headers.authorization;
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) {
+      throw new ProblemException(401, 'send an API key as "Authorization: Bearer <key>"');
+    }
+    const actor = await this.keys.authenticate(match[1]);
+    if (!actor) {
+      throw new ProblemException(401, 'the API key is unknown or revoked');
+    }
+    const required =
+      this.reflector.getAllAndOverride<Role>(ROLE_KEY, targets) ?? (req.method === 'GET' ? 'reader' : 'curator');
+    if (RANK[actor.role] < RANK[required]) {
+      throw new ProblemException(403, `this needs the ${required} role; key "${actor.name}" is ${actor.role}`);
+    }
+    await this.rateLimit(actor.id);
+    req.actor = actor;
+    const correlation = req.headers['x-correlation-id'];
+    req.commandMeta = {
+      actor,
+      correlationId: typeof correlation === 'string' && correlation.length <= 200 ? correlation : randomUUID(),
+    };
+    return true;
+  }
+
+  private async rateLimit(keyId: string) {
+    const limit = this.config.rateLimitPerMinute;
+    if (limit === 0) {
+      return;
+    }
+    const window = Math.floor(Date.now() / 60_000);
+    const bucket = `${this.config.redisPrefix}:ratelimit:${keyId}:${window}`;
+    let used: number;
+    try {
+      const [[, count]] = (await this.redis.multi().incr(bucket).expire(bucket, 61).exec()) as [[null, number]];
+      used = count;
+    } catch {
+      // Redis down: serve rather than refuse; /health reports the outage.
+      return;
+    }
+    if (used > limit) {
+      throw new ProblemException(429, `rate limit of ${limit} requests per minute for this key exceeded; retry next minute`);
+    }
+  }
+}

@@ -1,0 +1,14 @@
+export type Role = 'admin' | 'curator' | 'reader';
+
+export interface Actor {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+/** Who asked, and how to make the request's events deterministic. Travels with every command. */
+export interface CommandMeta {
+  actor: Actor;
+  correlationId: string;
+  idempotency?: { key: string; requestHash: string; method: string; path: string };
+}

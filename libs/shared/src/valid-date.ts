@@ -1,0 +1,54 @@
+export type Precision = 'year' | 'month' | 'day';
+
+export interface ValidDate {
+  /** As given: 2019, 2019-06 or 2019-06-15. */
+  on: string;
+  precision: Precision;
+  /** The first day of the period, YYYY-MM-DD: what comparisons use. */
+  date: string;
+}
+
+const PATTERN = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
+
+/** Why a string is not a valid date, or null when it is one. */
+export function validDateProblem(value: unknown): string | null {
+  if (typeof value !== 'string') {
+    return 'must be a string date YYYY, YYYY-MM or YYYY-MM-DD';
+  }
+  const m = PATTERN.exec(value);
+  if (!m) {
+    return `"${value}" is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD`;
+  }
+  const [, y, mo, d] = m;
+  const year = Number(y);
+  if (year < 1000) {
+    return `"${value}": year must be 1000 or later`;
+  }
+  if (mo !== undefined && (Number(mo) < 1 || Number(mo) > 12)) {
+    return `"${value}": month ${mo} does not exist`;
+  }
+  if (d !== undefined) {
+    const days = new Date(Date.UTC(year, Number(mo), 0)).getUTCDate();
+    if (Number(d) < 1 || Number(d) > days) {
+      return `"${value}": ${y}-${mo} has no day ${d}`;
+    }
+  }
+  return null;
+}
+
+export function parseValidDate(value: string): ValidDate {
+  const problem = validDateProblem(value);
+  if (problem) {
+    throw new Error(problem);
+  }
+  const [y, m, d] = value.split('-');
+  return {
+    on: value,
+    precision: d ? 'day' : m ? 'month' : 'year',
+    date: `${y}-${m ?? '01'}-${d ?? '01'}`,
+  };
+}
+
+export function todayIso(): string {
+  return new Date().toISOString().slice(0, 10);
+}
