@@ -3,12 +3,18 @@ import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { LoggerModule } from 'nestjs-pino';
 import { ApiKeysRepository } from '@app/access';
+import { CorrectionsModule } from '@app/corrections';
+import { MembershipModule } from '@app/membership';
+import { OrganisationsModule } from '@app/organisations';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { EventStoreModule } from '@app/event-store';
 import { RedisModule } from '@app/redis';
 import { SharedModule } from '@app/shared';
+import { AlliancesController } from './alliances/alliances.controller';
 import { ApiKeysController } from './api-keys/api-keys.controller';
+import { EventsController } from './events/events.controller';
+import { OrganisationsController } from './organisations/organisations.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { BootstrapAdmin } from './auth/bootstrap-admin';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
@@ -34,9 +40,18 @@ export class AppModule {
         RedisModule,
         EventStoreModule,
         SharedModule,
-        // Feature modules (HTTP adapters) are listed below.
+        CorrectionsModule,
+        OrganisationsModule,
+        MembershipModule,
       ],
-      controllers: [HealthController, MetricsController, ApiKeysController],
+      controllers: [
+        HealthController,
+        MetricsController,
+        ApiKeysController,
+        OrganisationsController,
+        AlliancesController,
+        EventsController,
+      ],
       providers: [
         ApiKeysRepository,
         BootstrapAdmin,

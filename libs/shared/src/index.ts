@@ -6,3 +6,5 @@ export * from './projections';
 export * from './recorder';
 export * from './event-view';
 export * from './shared.module';
+export * from './validators';
+export * from './iso';

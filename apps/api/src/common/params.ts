@@ -1,0 +1,75 @@
+import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import { SLUG, validDateProblem, parseValidDate, todayIso } from '@app/shared';
+import { ProblemException } from './problem';
+
+const bad = (field: string, message: string) => new ProblemException(400, `${field}: ${message}`, [{ field, message }]);
+
+/** Path ids of organisations and alliances are slugs; anything else cannot exist. */
+@Injectable()
+export class SlugPipe implements PipeTransform<string, string> {
+  transform(value: string, meta: ArgumentMetadata) {
+    if (!SLUG.test(value)) {
+      throw bad(meta.data ?? 'id', `"${value.slice(0, 80)}" is not a slug ([a-z0-9][a-z0-9-]{0,62})`);
+    }
+    return value;
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Injectable()
+export class UuidPipe implements PipeTransform<string, string> {
+  transform(value: string, meta: ArgumentMetadata) {
+    if (!UUID.test(value)) {
+      throw bad(meta.data ?? 'id', `"${value.slice(0, 80)}" is not a UUID`);
+    }
+    return value.toLowerCase();
+  }
+}
+
+/** `at`: a valid date (partial allowed, meaning its first day); today when absent. */
+export function parseAt(value: unknown, field = 'at'): { on: string; date: string } {
+  if (value === undefined || value === '') {
+    const today = todayIso();
+    return { on: today, date: today };
+  }
+  const problem = validDateProblem(value);
+  if (problem) {
+    throw bad(field, problem);
+  }
+  const parsed = parseValidDate(value as string);
+  return { on: parsed.on, date: parsed.date };
+}
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** `knownAt`: an ISO 8601 timestamp with a zone, inclusive; now when absent. */
+export function parseKnownAt(value: unknown, field = 'knownAt'): Date {
+  if (value === undefined || value === '') {
+    return new Date();
+  }
+  if (typeof value !== 'string' || !TIMESTAMP.test(value) || Number.isNaN(Date.parse(value))) {
+    throw bad(field, 'must be an ISO 8601 timestamp with a zone, such as 2024-02-01T00:00:00Z');
+  }
+  return new Date(value);
+}
+
+export function parseLimit(value: unknown, fallback = 100, max = 10_000): number {
+  if (value === undefined || value === '') {
+    return fallback;
+  }
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw bad('limit', `must be a whole number from 1 to ${max}`);
+  }
+  return Number(value);
+}
+
+export function optionalString(value: unknown, field: string, max = 200): string | undefined {
+  if (value === undefined) {
+    return undefined;
+  }
+  if (typeof value !== 'string' || value.length > max) {
+    throw bad(field, `must be a single string of at most ${max} characters`);
+  }
+  return value;
+}

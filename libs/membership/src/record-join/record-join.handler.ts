@@ -1,0 +1,117 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { OrganisationsRepository } from '@app/organisations';
+import { CommandMeta, compact, eventView, notFound, parseValidDate, RecordContext, Recorder, refused, streams } from '@app/shared';
+import { decideFact, fold } from '../membership.decider';
+import type { MemberJoined, MemberLeft } from '../membership.events';
+import type { RecordLeaveDto } from '../record-leave/record-leave.dto';
+import type { RecordJoinDto } from './record-join.dto';
+
+export class RecordJoinCommand {
+  constructor(
+    readonly allianceId: string,
+    readonly input: RecordJoinDto,
+    readonly meta: CommandMeta,
+  ) {}
+}
+
+export class RecordLeaveCommand {
+  constructor(
+    readonly allianceId: string,
+    readonly organisationId: string,
+    readonly input: RecordLeaveDto,
+    readonly meta: CommandMeta,
+  ) {}
+}
+
+type FactInput = { kind: 'join'; input: RecordJoinDto } | { kind: 'leave'; input: RecordLeaveDto };
+
+/** Records a join or leave when the pair's history stays alternating; refuses with the reason otherwise. */
+export async function recordMembershipFact(
+  ctx: RecordContext,
+  organisations: OrganisationsRepository,
+  allianceId: string,
+  organisationId: string,
+  fact: FactInput,
+) {
+  if (!(await organisations.allianceExists(allianceId, ctx.trx))) {
+    throw notFound(`no alliance ${allianceId}`);
+  }
+  if (!(await organisations.exists(organisationId, ctx.trx))) {
+    throw notFound(`no organisation ${organisationId}`);
+  }
+  const stream = streams.membership(allianceId, organisationId);
+  const state = fold(allianceId, organisationId, await ctx.readStream(stream));
+  const decision = decideFact(state, fact.kind, fact.input.on);
+  if (!decision.ok) {
+    throw refused(decision.reason);
+  }
+  const on = parseValidDate(fact.input.on);
+  const source = compact({ ...fact.input.source });
+  const [event] =
+    fact.kind === 'join'
+      ? await ctx.append(
+          stream,
+          [
+            {
+              type: 'MemberJoined',
+              data: compact<MemberJoined>({
+                allianceId,
+                organisationId,
+                on: on.on,
+                precision: on.precision,
+                role: fact.input.role,
+                source,
+                note: fact.input.note,
+              }),
+            },
+          ],
+          state.version,
+        )
+      : await ctx.append(
+          stream,
+          [
+            {
+              type: 'MemberLeft',
+              data: compact<MemberLeft>({
+                allianceId,
+                organisationId,
+                on: on.on,
+                precision: on.precision,
+                reason: fact.input.reason,
+                source,
+                note: fact.input.note,
+              }),
+            },
+          ],
+          state.version,
+        );
+  return { event: eventView(event) };
+}
+
+@CommandHandler(RecordJoinCommand)
+export class RecordJoinHandler implements ICommandHandler<RecordJoinCommand> {
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly organisations: OrganisationsRepository,
+  ) {}
+
+  execute({ allianceId, input, meta }: RecordJoinCommand) {
+    return this.recorder.execute(meta, (ctx) =>
+      recordMembershipFact(ctx, this.organisations, allianceId, input.organisationId, { kind: 'join', input }),
+    );
+  }
+}
+
+@CommandHandler(RecordLeaveCommand)
+export class RecordLeaveHandler implements ICommandHandler<RecordLeaveCommand> {
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly organisations: OrganisationsRepository,
+  ) {}
+
+  execute({ allianceId, organisationId, input, meta }: RecordLeaveCommand) {
+    return this.recorder.execute(meta, (ctx) =>
+      recordMembershipFact(ctx, this.organisations, allianceId, organisationId, { kind: 'leave', input }),
+    );
+  }
+}

@@ -1,0 +1,93 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, IsUrl, Length, Matches, registerDecorator, ValidationArguments } from 'class-validator';
+import { COUNTRY_CODES, CURRENCY_CODES } from './iso';
+import { SLUG } from './streams';
+import { validDateProblem } from './valid-date';
+
+/** YYYY, YYYY-MM or YYYY-MM-DD with a real calendar day; the message says what is wrong. */
+export function IsValidDate() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isValidDate',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => validDateProblem(value) === null,
+        defaultMessage: (args?: ValidationArguments) => validDateProblem(args?.value) ?? 'invalid date',
+      },
+    });
+}
+
+export const IsSlug = () =>
+  Matches(SLUG, { message: 'must be a slug: lowercase letters, digits and dashes, 1-63 characters, not starting with a dash' });
+
+export const IsHttpUrl = () =>
+  IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'must be an http(s) URL' });
+
+export class SourceDto {
+  @ApiProperty({ example: 'https://newsroom.ibm.com/2023-12-04-IBM-and-Meta-Launch-the-AI-Alliance', maxLength: 2048 })
+  @IsHttpUrl()
+  @Length(1, 2048)
+  url!: string;
+
+  @ApiPropertyOptional({ maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 500)
+  title?: string;
+
+  @ApiPropertyOptional({ example: '2023-12-05', description: 'YYYY, YYYY-MM or YYYY-MM-DD' })
+  @IsOptional()
+  @IsValidDate()
+  publishedOn?: string;
+
+  @ApiPropertyOptional({ maxLength: 2000 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 2000)
+  excerpt?: string;
+}
+
+export interface Source {
+  url: string;
+  title?: string;
+  publishedOn?: string;
+  excerpt?: string;
+}
+
+/** Drops undefined keys so event payloads stay minimal and stable for hashing. */
+export function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+export const IsCountryCode = () =>
+  registerDecorator_({
+    name: 'isCountryCode',
+    validate: (v) => typeof v === 'string' && COUNTRY_CODES.has(v),
+    message: 'must be an ISO 3166-1 alpha-2 country code in upper case, such as DE or US',
+  });
+
+export const IsCurrencyCode = () =>
+  registerDecorator_({
+    name: 'isCurrencyCode',
+    validate: (v) => typeof v === 'string' && CURRENCY_CODES.has(v),
+    message: 'must be an ISO 4217 currency code in upper case, such as EUR or USD',
+  });
+
+/** A positive decimal string with at most 4 decimals, e.g. "6500000" or "1250.50". */
+export const IsAmount = () =>
+  registerDecorator_({
+    name: 'isAmount',
+    validate: (v) => typeof v === 'string' && /^(0|[1-9]\d{0,17})(\.\d{1,4})?$/.test(v) && Number(v) > 0,
+    message: 'must be a positive decimal string such as "6500000" or "1250.50" (no exponent, up to 4 decimals)',
+  });
+
+function registerDecorator_(spec: { name: string; validate: (value: unknown) => boolean; message: string }) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: spec.name,
+      target: target.constructor,
+      propertyName,
+      validator: { validate: spec.validate, defaultMessage: () => spec.message },
+    });
+}
