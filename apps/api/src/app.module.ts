@@ -4,6 +4,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { LoggerModule } from 'nestjs-pino';
 import { ApiKeysRepository } from '@app/access';
 import { CorrectionsModule } from '@app/corrections';
+import { ImportsModule } from '@app/imports';
 import { MembershipModule } from '@app/membership';
 import { OrganisationsModule } from '@app/organisations';
 import { AppConfig, ConfigModule } from '@app/config';
@@ -14,6 +15,7 @@ import { SharedModule } from '@app/shared';
 import { AlliancesController } from './alliances/alliances.controller';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { EventsController } from './events/events.controller';
+import { ImportsController } from './imports/imports.controller';
 import { OrganisationsController } from './organisations/organisations.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { BootstrapAdmin } from './auth/bootstrap-admin';
@@ -43,6 +45,7 @@ export class AppModule {
         CorrectionsModule,
         OrganisationsModule,
         MembershipModule,
+        ImportsModule,
       ],
       controllers: [
         HealthController,
@@ -51,6 +54,7 @@ export class AppModule {
         OrganisationsController,
         AlliancesController,
         EventsController,
+        ImportsController,
       ],
       providers: [
         ApiKeysRepository,

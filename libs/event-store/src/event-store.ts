@@ -174,14 +174,25 @@ export class EventStore {
    */
   async readAll(options: ReadAllOptions = {}, db: Kysely<DB> = this.db): Promise<RecordedEvent[]> {
     const limit = Math.min(Math.max(options.limit ?? 100, 1), 10_000);
+    if (options.streamId) {
+      // One stream commits in version order (its row in streams serialises appends), so it
+      // needs no snapshot horizon and shows a curator's own write at once.
+      const result = await sql<EventRow>`
+        SELECT ${COLUMNS} FROM events
+        WHERE stream_id = ${options.streamId}
+          ${options.after ? sql`AND global_position > ${options.after}::bigint` : sql``}
+          ${options.types?.length ? sql`AND type = ANY(${options.types}::text[])` : sql``}
+        ORDER BY stream_version
+        LIMIT ${limit}`.execute(db);
+      return result.rows.map(toRecordedEvent);
+    }
     const after = options.after
       ? sql`AND (transaction_id, global_position) > (SELECT transaction_id, global_position FROM events WHERE global_position = ${options.after}::bigint)`
       : sql``;
     const types = options.types?.length ? sql`AND type = ANY(${options.types}::text[])` : sql``;
-    const stream = options.streamId ? sql`AND stream_id = ${options.streamId}` : sql``;
     const result = await sql<EventRow>`
       SELECT ${COLUMNS} FROM events
-      WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) ${after} ${types} ${stream}
+      WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) ${after} ${types}
       ORDER BY transaction_id, global_position
       LIMIT ${limit}`.execute(db);
     return result.rows.map(toRecordedEvent);

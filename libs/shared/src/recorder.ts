@@ -5,6 +5,7 @@ import { DATABASE, Database, DB } from '@app/db';
 import { ConcurrencyError, EventStore, ExpectedVersion, IdempotencyError, RecordedEvent } from '@app/event-store';
 import { appendedEvents } from '@app/metrics';
 import type { CommandMeta } from './command-meta';
+import { DomainError } from './errors';
 import { Projections } from './projections';
 
 export interface RecordContext {
@@ -41,6 +42,12 @@ export class Recorder {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.transaction().execute(async (trx) => {
+          if (meta.idempotency) {
+            const replay = await this.claimIdempotencyKey(trx, meta);
+            if (replay) {
+              return replay as R;
+            }
+          }
           const result = await work(this.context(trx, meta));
           if (meta.idempotency) {
             const { key, requestHash, method, path } = meta.idempotency;
@@ -59,6 +66,25 @@ export class Recorder {
         await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       }
     }
+  }
+
+  /**
+   * Serialises requests that share an Idempotency-Key: the second waits for the first to
+   * commit, then finds its stored response instead of deciding again on the changed state.
+   */
+  private async claimIdempotencyKey(trx: Kysely<DB>, meta: CommandMeta): Promise<unknown> {
+    const { key } = meta.idempotency!;
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`idem:${meta.actor.id}:${key}`}, 0))`.execute(trx);
+    const stored = await trx
+      .selectFrom('idempotency_keys')
+      .select(['response', 'request_hash'])
+      .where('api_key_id', '=', meta.actor.id)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    if (stored && stored.request_hash !== meta.idempotency!.requestHash) {
+      throw new DomainError(409, `Idempotency-Key "${key}" was already used with a different request; use a new key for a new request`);
+    }
+    return stored?.response ?? null;
   }
 
   private context(trx: Kysely<DB>, meta: CommandMeta): RecordContext {

@@ -1,0 +1,3 @@
+export * from './import-facts.dto';
+export * from './import-facts.handler';
+export * from './imports.module';
