@@ -33,3 +33,27 @@ describe('API keys', () => {
     await a.as('admin').delete('/api-keys/not-a-uuid').expect(400);
   });
 });
+
+describe('rate limiting per API key', () => {
+  let a: TestApp;
+  beforeAll(async () => {
+    a = await createTestApp({ RATE_LIMIT_PER_MINUTE: '5' });
+  });
+  afterAll(() => a.close());
+
+  it('answers 429 problem+json with Retry-After past the limit, per key', async () => {
+    const responses = [];
+    for (let i = 0; i < 12; i++) {
+      responses.push(await a.as('reader').get('/alliances'));
+    }
+    // 12 requests span at most two one-minute windows of 5, so at least 2 are refused.
+    const refused = responses.filter((r) => r.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    expect(responses.filter((r) => r.status === 200).length).toBe(12 - refused.length);
+    expect(refused[0].headers['retry-after']).toMatch(/^\d+$/);
+    expect(refused[0].headers['content-type']).toMatch(/problem\+json/);
+    expect(refused[0].body.status).toBe(429);
+    // Another key has its own budget.
+    await a.as('curator').get('/alliances').expect(200);
+  });
+});

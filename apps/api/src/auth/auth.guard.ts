@@ -39,7 +39,7 @@ export class AuthGuard implements CanActivate {
     if (RANK[actor.role] < RANK[required]) {
       throw new ProblemException(403, `this needs the ${required} role; key "${actor.name}" is ${actor.role}`);
     }
-    await this.rateLimit(actor.id);
+    await this.rateLimit(actor.id, context);
     req.actor = actor;
     const correlation = req.headers['x-correlation-id'];
     req.commandMeta = {
@@ -49,7 +49,7 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private async rateLimit(keyId: string) {
+  private async rateLimit(keyId: string, context: ExecutionContext) {
     const limit = this.config.rateLimitPerMinute;
     if (limit === 0) {
       return;
@@ -65,6 +65,8 @@ export class AuthGuard implements CanActivate {
       return;
     }
     if (used > limit) {
+      const retryAfter = 60 - Math.floor((Date.now() % 60_000) / 1000);
+      context.switchToHttp().getResponse().setHeader('Retry-After', String(retryAfter));
       throw new ProblemException(429, `rate limit of ${limit} requests per minute for this key exceeded; retry next minute`);
     }
   }
