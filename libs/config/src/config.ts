@@ -13,6 +13,20 @@ export interface AppConfig {
   secretsKey: string;
   logLevel: string;
   migrateOnStart: boolean;
+  // --- webhooks (libs/webhooks) ---
+  /** Delays before each retry after the first attempt, in ms; jitter of +-20% is applied to each. */
+  webhookRetryScheduleMs: number[];
+  /** An endpoint whose deliveries only fail for this long is disabled. */
+  webhookDisableAfterDays: number;
+  webhookTimeoutMs: number;
+  /** Deliveries one worker process handles at a time, over all endpoints. */
+  webhookConcurrency: number;
+  /** Requests in flight to one endpoint from one worker process. */
+  webhookEndpointConcurrency: number;
+  /** How often pending deliveries are re-enqueued from Postgres (also the grace before one counts as lost). */
+  webhookSweepIntervalMs: number;
+  /** BullMQ job lock; a crashed worker's deliveries are retried after about this long. */
+  webhookLockDurationMs: number;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +89,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     return list;
   };
 
+  const durations = (name: string, fallback: string): number[] => {
+    const raw = str(name, fallback);
+    const list = raw.split(',').map((s) => s.trim());
+    const parsed = list.map(parseDuration);
+    if (list.length > 30 || parsed.some((ms) => ms === null || ms < 1 || ms > 7 * 86_400_000)) {
+      problems.push(`${name}: must be up to 30 comma-separated durations from 1ms to 7d such as "5s,5m,2h", got "${raw}"`);
+      return [];
+    }
+    return parsed as number[];
+  };
+
   const adminApiKey = env.ADMIN_API_KEY ? env.ADMIN_API_KEY : null;
   if (adminApiKey !== null && adminApiKey.length < 16) {
     problems.push('ADMIN_API_KEY: must be at least 16 characters');
@@ -105,11 +130,26 @@ export function loadConfig(env: Env = process.env): AppConfig {
     secretsKey,
     logLevel,
     migrateOnStart: migrate !== 'false',
+    webhookRetryScheduleMs: durations('WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h'),
+    webhookDisableAfterDays: int('WEBHOOK_DISABLE_AFTER_DAYS', 5, 1, 365) as number,
+    webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000) as number,
+    webhookConcurrency: int('WEBHOOK_CONCURRENCY', 200, 1, 10_000) as number,
+    webhookEndpointConcurrency: int('WEBHOOK_ENDPOINT_CONCURRENCY', 10, 1, 1000) as number,
+    webhookSweepIntervalMs: int('WEBHOOK_SWEEP_INTERVAL_MS', 60_000, 100, 3_600_000) as number,
+    webhookLockDurationMs: int('WEBHOOK_LOCK_DURATION_MS', 30_000, 1000, 600_000) as number,
   };
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
   return config;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "250ms", "5s", "30m", "2h", "1d" or a bare number of milliseconds; null when unreadable. */
+export function parseDuration(value: string): number | null {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(value);
+  return m ? Number(m[1]) * UNITS[m[2] ?? 'ms'] : null;
 }
 
 export function isCidr(value: string): boolean {

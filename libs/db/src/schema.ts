@@ -159,6 +159,60 @@ export interface OrganisationEventsTable {
   position: Int8;
 }
 
+// --- webhooks (libs/webhooks) ---
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  alliance_ids: string[];
+  status: 'enabled' | 'disabled';
+  disabled_reason: string | null;
+  secret_ciphertext: string;
+  previous_secret_ciphertext: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  failing_since: Timestamp | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface WebhookMessagesTable {
+  id: string;
+  event_id: string | null;
+  type: string;
+  payload: string;
+  created_at: Generated<Date>;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'exhausted';
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  seq: Generated<string>;
+  endpoint_id: string;
+  message_id: string;
+  event_id: string | null;
+  type: string;
+  status: WebhookDeliveryStatus;
+  attempts: Generated<number>;
+  round_attempts: Generated<number>;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: Timestamp | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  at: Timestamp;
+  status_code: number;
+  duration_ms: number;
+  error: string | null;
+  response_excerpt: string | null;
+}
+
 /** Every table the service owns. Feature libs add theirs here so Kysely sees one schema. */
 export interface DB {
   events: EventsTable;
@@ -174,4 +228,8 @@ export interface DB {
   membership_intervals: MembershipIntervalsTable;
   funding_facts: FundingFactsTable;
   organisation_events: OrganisationEventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_messages: WebhookMessagesTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
