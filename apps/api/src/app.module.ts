@@ -4,6 +4,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { LoggerModule } from 'nestjs-pino';
 import { ApiKeysRepository } from '@app/access';
 import { CorrectionsModule } from '@app/corrections';
+import { FundingModule } from '@app/funding';
 import { ImportsModule } from '@app/imports';
 import { MembershipModule } from '@app/membership';
 import { OrganisationsModule } from '@app/organisations';
@@ -15,6 +16,7 @@ import { SharedModule } from '@app/shared';
 import { AlliancesController } from './alliances/alliances.controller';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { EventsController } from './events/events.controller';
+import { FundingsController } from './funding/fundings.controller';
 import { ImportsController } from './imports/imports.controller';
 import { OrganisationsController } from './organisations/organisations.controller';
 import { AuthGuard } from './auth/auth.guard';
@@ -45,6 +47,7 @@ export class AppModule {
         CorrectionsModule,
         OrganisationsModule,
         MembershipModule,
+        FundingModule,
         ImportsModule,
       ],
       controllers: [
@@ -54,6 +57,7 @@ export class AppModule {
         OrganisationsController,
         AlliancesController,
         EventsController,
+        FundingsController,
         ImportsController,
       ],
       providers: [

@@ -1,0 +1,52 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsDefined, IsOptional, IsString, IsUUID, Length, ValidateNested } from 'class-validator';
+import { IsAmount, IsCurrencyCode, IsSlug, IsValidDate, SourceDto } from '@app/shared';
+
+export class RecordFundingDto {
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'The funding id to use (imports bring their own); generated when absent, derived from the Idempotency-Key when there is one',
+  })
+  @IsOptional()
+  @IsUUID('all', { message: 'must be a UUID' })
+  fundingId?: string;
+
+  @ApiProperty({ example: 'meta' })
+  @IsSlug()
+  funderId!: string;
+
+  @ApiProperty({ example: 'tum' })
+  @IsSlug()
+  recipientId!: string;
+
+  @ApiProperty({ example: '6500000', description: 'A positive decimal string, up to 4 decimals, no exponent' })
+  @IsAmount()
+  amount!: string;
+
+  @ApiProperty({ example: 'EUR', description: 'ISO 4217' })
+  @IsCurrencyCode()
+  currency!: string;
+
+  @ApiProperty({ example: '2019-01-20', description: 'YYYY, YYYY-MM or YYYY-MM-DD: when the funding was committed' })
+  @IsValidDate()
+  on!: string;
+
+  @ApiPropertyOptional({ example: 'Institute for Ethics in Artificial Intelligence', maxLength: 2000 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 2000)
+  purpose?: string;
+
+  @ApiPropertyOptional({ example: 'paid over five years', maxLength: 2000 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 2000)
+  conditions?: string;
+
+  @ApiProperty({ type: SourceDto })
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => SourceDto)
+  source!: SourceDto;
+}

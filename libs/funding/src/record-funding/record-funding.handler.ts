@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { OrganisationsRepository } from '@app/organisations';
+import { CommandMeta, deterministicId, eventView, notFound, RecordContext, Recorder, streams } from '@app/shared';
+import { decide, fold } from '../funding.decider';
+import type { RecordFundingDto } from './record-funding.dto';
+
+export class RecordFundingCommand {
+  constructor(
+    readonly input: RecordFundingDto,
+    readonly meta: CommandMeta,
+  ) {}
+}
+
+/** How many ids each transaction attempt has generated: a retry starts again at 0. */
+const generated = new WeakMap<object, number>();
+
+/**
+ * A new funding's id. Under an Idempotency-Key it is derived from the actor and the key (and
+ * the count of fundings generated so far in this transaction, for imports that commit
+ * several), so a replay racing the first request lands on the same stream instead of
+ * creating a second funding.
+ */
+export function newFundingId(ctx: RecordContext): string {
+  const idempotency = ctx.meta.idempotency;
+  if (!idempotency) {
+    return randomUUID();
+  }
+  const n = generated.get(ctx.trx) ?? 0;
+  generated.set(ctx.trx, n + 1);
+  return deterministicId(`funding\n${ctx.meta.actor.id}\n${idempotency.key}\n${n}`);
+}
+
+/**
+ * Records FundingCommitted on a new `funding-<uuid>` stream when both parties exist.
+ * `input.fundingId` is used when given (imports); otherwise one is generated.
+ */
+export async function recordFunding(ctx: RecordContext, organisations: OrganisationsRepository, input: RecordFundingDto) {
+  const fundingId = input.fundingId?.toLowerCase() ?? newFundingId(ctx);
+  const stream = streams.funding(fundingId);
+  const state = fold(fundingId, await ctx.readStream(stream));
+  const events = decide({ type: 'CommitFunding', ...input }, state);
+  for (const [role, id] of [
+    ['funder', input.funderId],
+    ['recipient', input.recipientId],
+  ]) {
+    if (!(await organisations.exists(id, ctx.trx))) {
+      throw notFound(`no organisation ${id} (the ${role})`);
+    }
+  }
+  const [event] = await ctx.append(stream, events, state.version);
+  return { event: eventView(event), fundingId };
+}
+
+@CommandHandler(RecordFundingCommand)
+export class RecordFundingHandler implements ICommandHandler<RecordFundingCommand> {
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly organisations: OrganisationsRepository,
+  ) {}
+
+  execute({ input, meta }: RecordFundingCommand) {
+    return this.recorder.execute(meta, (ctx) => recordFunding(ctx, this.organisations, input));
+  }
+}

@@ -1,0 +1,25 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsOptional, IsString, Length, ValidateNested } from 'class-validator';
+import { IsValidDate, SourceDto } from '@app/shared';
+
+export class TerminateFundingDto {
+  @ApiProperty({
+    example: '2021-06',
+    description: 'YYYY, YYYY-MM or YYYY-MM-DD: the funding stops from this date; not before the commitment nor before a tranche',
+  })
+  @IsValidDate()
+  on!: string;
+
+  @ApiPropertyOptional({ maxLength: 500 })
+  @IsOptional()
+  @IsString()
+  @Length(1, 500)
+  reason?: string;
+
+  @ApiPropertyOptional({ type: SourceDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SourceDto)
+  source?: SourceDto;
+}
