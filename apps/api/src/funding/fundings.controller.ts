@@ -115,6 +115,7 @@ export class FundingsController {
   @ApiOperation({ summary: 'One funding on `at` as known at `knownAt`, in the shape of the list entries' })
   @ApiQuery(AT)
   @ApiQuery(KNOWN_AT)
+  @ApiResponse({ status: 200, description: '{at, knownAt, fundingId, funderId, recipientId, currency, committed, paid, status, ...}' })
   @ApiResponse({ status: 400, description: 'Invalid id or query parameter' })
   @ApiResponse({ status: 404, description: 'Unknown funding, or not committed by `at` as known at `knownAt`' })
   async get(@Param('id', UuidPipe) id: string, @Query() query: Record<string, unknown>) {
