@@ -8,6 +8,7 @@ import { FundingModule } from '@app/funding';
 import { ImportsModule } from '@app/imports';
 import { MembershipModule } from '@app/membership';
 import { OrganisationsModule } from '@app/organisations';
+import { QuestionsModule } from '@app/questions';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { EventStoreModule } from '@app/event-store';
@@ -19,6 +20,8 @@ import { EventsController } from './events/events.controller';
 import { FundingsController } from './funding/fundings.controller';
 import { ImportsController } from './imports/imports.controller';
 import { OrganisationsController } from './organisations/organisations.controller';
+import { AllianceQuestionsController } from './questions/alliance-questions.controller';
+import { OrganisationQuestionsController } from './questions/organisation-questions.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { BootstrapAdmin } from './auth/bootstrap-admin';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
@@ -47,6 +50,7 @@ export class AppModule {
         CorrectionsModule,
         OrganisationsModule,
         MembershipModule,
+        QuestionsModule,
         FundingModule,
         ImportsModule,
       ],
@@ -57,6 +61,8 @@ export class AppModule {
         OrganisationsController,
         AlliancesController,
         EventsController,
+        AllianceQuestionsController,
+        OrganisationQuestionsController,
         FundingsController,
         ImportsController,
       ],

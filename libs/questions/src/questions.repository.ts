@@ -1,0 +1,215 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { RawBuilder, sql } from 'kysely';
+import { DATABASE, Database } from '@app/db';
+import { toRecordedEvent } from '@app/event-store';
+import { nameAtSql } from '@app/organisations';
+
+/** A question's two times: the world on `date` (YYYY-MM-DD), as the tracker believed it at `knownAt`. */
+export interface Moment {
+  date: string;
+  knownAt: Date;
+}
+
+export interface MemberFilter {
+  country?: string;
+  kind?: string;
+}
+
+type Subject = { allianceId: string } | { organisationId: string };
+
+interface IntervalRow {
+  alliance_id: string;
+  organisation_id: string;
+  role: string | null;
+  since_text: string;
+  since_precision: string;
+  until_text: string | null;
+  until_precision: string | null;
+}
+
+interface EventRow {
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  stream_version: string;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  recorded_at: Date;
+}
+
+const EVENT_COLUMNS = sql`e.global_position::text, e.transaction_id::text, e.stream_id, e.stream_version::text,
+  e.event_id::text, e.type, e.schema_version, e.data, e.metadata, e.recorded_at`;
+
+const subjectFilter = (s: Subject) =>
+  'allianceId' in s ? sql`alliance_id = ${s.allianceId}` : sql`organisation_id = ${s.organisationId}`;
+
+/**
+ * Interval rows believed at `knownAt`: still believed now (recorded_to IS NULL) or closed
+ * after knownAt, and recorded by then. Two halves so each uses its own partial index.
+ */
+function believedAt(s: Subject, knownAt: Date, columns: RawBuilder<unknown>, where: RawBuilder<unknown> = sql`TRUE`) {
+  return sql`
+    SELECT ${columns} FROM membership_intervals
+    WHERE ${subjectFilter(s)} AND recorded_to IS NULL AND recorded_from <= ${knownAt} AND ${where}
+    UNION ALL
+    SELECT ${columns} FROM membership_intervals
+    WHERE ${subjectFilter(s)} AND recorded_to > ${knownAt} AND recorded_from <= ${knownAt} AND ${where}`;
+}
+
+/** Member on D: valid_from <= D < valid_to; a leave on D means not a member on D. */
+const memberOn = (date: string) => sql`valid_from <= ${date}::date AND (valid_to IS NULL OR valid_to > ${date}::date)`;
+
+const INTERVAL_COLUMNS = sql`alliance_id, organisation_id, role, since_text, since_precision, until_text, until_precision`;
+
+const membersAt = (s: Subject, m: Moment) => believedAt(s, m.knownAt, INTERVAL_COLUMNS, memberOn(m.date));
+
+/** The organisation's name valid on `date` as known at `knownAt`, and the one valid today. */
+const names = (ref: string, m: Moment, today: string) => sql`
+  ${nameAtSql(sql.ref(ref), m.date, m.knownAt)} AS name,
+  ${nameAtSql(sql.ref(ref), today, m.knownAt)} AS current_name`;
+
+const orgFilter = (f: MemberFilter) => sql.join(
+  [
+    sql`TRUE`,
+    ...(f.country !== undefined ? [sql`o.country = ${f.country}`] : []),
+    ...(f.kind !== undefined ? [sql`o.kind = ${f.kind}`] : []),
+  ],
+  sql` AND `,
+);
+
+/** The only class of the questions that touches the database. */
+@Injectable()
+export class QuestionsRepository {
+  constructor(@Inject(DATABASE) private readonly db: Database) {}
+
+  async allianceName(id: string) {
+    const row = await this.db.selectFrom('alliances').select('name').where('id', '=', id).executeTakeFirst();
+    return row?.name ?? null;
+  }
+
+  async organisationExists(id: string) {
+    return !!(await this.db.selectFrom('organisations').select('id').where('id', '=', id).executeTakeFirst());
+  }
+
+  /**
+   * One page of members after `cursor` (an organisation id) in id order, and the total. The
+   * names are looked up for the page only.
+   */
+  async members(allianceId: string, m: Moment, today: string, filter: MemberFilter, page: { limit: number; cursor: string | null }) {
+    const result = await sql<{
+      total: number;
+      organisation_id: string | null;
+      role: string | null;
+      since_text: string;
+      since_precision: string;
+      country: string | null;
+      kind: string | null;
+      name: string | null;
+      current_name: string | null;
+    }>`
+      WITH m AS MATERIALIZED (
+        SELECT iv.organisation_id, iv.role, iv.since_text, iv.since_precision, o.country, o.kind
+        FROM (${membersAt({ allianceId }, m)}) iv JOIN organisations o ON o.id = iv.organisation_id
+        WHERE ${orgFilter(filter)}
+      )
+      SELECT c.total, p.*, ${names('p.organisation_id', m, today)}
+      FROM (SELECT count(*)::int AS total FROM m) c
+      LEFT JOIN LATERAL (
+        SELECT * FROM m WHERE ${page.cursor === null ? sql`TRUE` : sql`m.organisation_id > ${page.cursor}`}
+        ORDER BY m.organisation_id LIMIT ${page.limit}
+      ) p ON TRUE
+      ORDER BY p.organisation_id`.execute(this.db);
+    return {
+      total: result.rows[0]?.total ?? 0,
+      members: result.rows.filter((r) => r.organisation_id !== null),
+    };
+  }
+
+  async stats(allianceId: string, m: Moment) {
+    const result = await sql<{ country: string | null; kind: string | null; n: number }>`
+      SELECT o.country, o.kind, count(*)::int AS n
+      FROM (${membersAt({ allianceId }, m)}) iv JOIN organisations o ON o.id = iv.organisation_id
+      GROUP BY o.country, o.kind`.execute(this.db);
+    return result.rows;
+  }
+
+  /** Members on `to` but not on `from` (joined) and the other way round (left), as known at knownAt. */
+  async changes(allianceId: string, from: string, to: string, names_: Moment, today: string) {
+    const k = names_.knownAt;
+    const result = await sql<IntervalRow & { change: 'joined' | 'left'; name: string | null; current_name: string | null }>`
+      WITH f AS MATERIALIZED (${membersAt({ allianceId }, { date: from, knownAt: k })}),
+           t AS MATERIALIZED (${membersAt({ allianceId }, { date: to, knownAt: k })}),
+           c AS (
+             SELECT 'joined' AS change, t.* FROM t WHERE NOT EXISTS (SELECT 1 FROM f WHERE f.organisation_id = t.organisation_id)
+             UNION ALL
+             SELECT 'left' AS change, f.* FROM f WHERE NOT EXISTS (SELECT 1 FROM t WHERE t.organisation_id = f.organisation_id)
+           )
+      SELECT c.*, ${names('c.organisation_id', names_, today)}
+      FROM c ORDER BY c.change, c.organisation_id`.execute(this.db);
+    return result.rows;
+  }
+
+  /** Joins and leaves dated from < on <= to, recorded by knownAt, in valid-time order. */
+  async factsBetween(allianceId: string, from: string, to: string, knownAt: Date) {
+    const result = await sql<EventRow & { retracted_by: string | null; retracted_at: Date | null }>`
+      SELECT ${EVENT_COLUMNS}, f.retracted_by::text, f.retracted_at
+      FROM membership_facts f JOIN events e ON e.event_id = f.event_id
+      WHERE f.alliance_id = ${allianceId} AND f.on_date > ${from}::date AND f.on_date <= ${to}::date
+        AND f.recorded_at <= ${knownAt}
+      ORDER BY f.on_date, f.position`.execute(this.db);
+    return result.rows.map((r) => {
+      const retracted = r.retracted_at !== null && r.retracted_at <= knownAt;
+      return { event: toRecordedEvent(r), retracted, retractedBy: retracted ? r.retracted_by : null };
+    });
+  }
+
+  /**
+   * Every date on which an interval believed at knownAt starts or ends, up to `upTo`, with
+   * the starts, the ends and the member count on that date (starts so far minus ends so far).
+   */
+  async timeline(allianceId: string, upTo: string, knownAt: Date) {
+    const result = await sql<{ on: string; joined: number; left: number; count: number }>`
+      WITH iv AS (${believedAt({ allianceId }, knownAt, sql`valid_from, valid_to`)}),
+           b AS (SELECT valid_from AS d, 1 AS j, 0 AS l FROM iv
+                 UNION ALL SELECT valid_to, 0, 1 FROM iv WHERE valid_to IS NOT NULL),
+           g AS (SELECT d, sum(j)::int AS joined, sum(l)::int AS left FROM b WHERE d <= ${upTo}::date GROUP BY d)
+      SELECT d::text AS on, joined, "left", (sum(joined - "left") OVER (ORDER BY d))::int AS count
+      FROM g ORDER BY d`.execute(this.db);
+    return result.rows;
+  }
+
+  async memberships(organisationId: string, m: Moment) {
+    const result = await sql<IntervalRow & { alliance_name: string }>`
+      SELECT iv.*, a.name AS alliance_name
+      FROM (${membersAt({ organisationId }, m)}) iv JOIN alliances a ON a.id = iv.alliance_id
+      ORDER BY iv.alliance_id`.execute(this.db);
+    return result.rows;
+  }
+
+  async name(organisationId: string, m: Moment, today: string) {
+    const result = await sql<{ name: string | null; current_name: string | null }>`
+      SELECT ${names('o.id', m, today)} FROM organisations o WHERE o.id = ${organisationId}`.execute(this.db);
+    return result.rows[0] ?? null;
+  }
+
+  /**
+   * The organisation's events recorded by knownAt in log order, after position `after`; an
+   * event is retracted when its retraction was recorded by knownAt.
+   */
+  async history(organisationId: string, knownAt: Date, page: { limit: number; after: string | null }) {
+    const result = await sql<EventRow & { retracted_by: string | null }>`
+      SELECT ${EVENT_COLUMNS}, (
+        SELECT r.event_id::text FROM events r
+        WHERE r.type = 'EventRetracted' AND r.data ->> 'eventId' = e.event_id::text AND r.recorded_at <= ${knownAt}
+        ORDER BY r.global_position LIMIT 1) AS retracted_by
+      FROM organisation_events oe JOIN events e ON e.event_id = oe.event_id
+      WHERE oe.organisation_id = ${organisationId} AND e.recorded_at <= ${knownAt}
+        AND ${page.after === null ? sql`TRUE` : sql`oe.position > ${page.after}::bigint`}
+      ORDER BY oe.position
+      LIMIT ${page.limit}`.execute(this.db);
+    return result.rows.map((r) => ({ event: toRecordedEvent(r), retractedBy: r.retracted_by }));
+  }
+}

@@ -1,0 +1,27 @@
+-- Indexes for the point-in-time questions (libs/questions). "Member on D as known at K" reads
+-- the rows believed at K: those still believed now (recorded_to IS NULL) and those that were
+-- closed after K. The two halves are separate index scans joined by UNION ALL, so a question
+-- about the present never touches closed history, and one about the past touches only the
+-- rows closed after its knownAt.
+
+-- Current belief: covering, so counts and stats are index-only scans.
+CREATE INDEX membership_intervals_current_cover_idx ON membership_intervals
+  (alliance_id, valid_from) INCLUDE (valid_to, recorded_from, organisation_id)
+  WHERE recorded_to IS NULL;
+
+-- Closed rows by when they were closed: "believed at K" = closed after K.
+CREATE INDEX membership_intervals_closed_idx ON membership_intervals
+  (alliance_id, recorded_to) INCLUDE (recorded_from, valid_from, valid_to, organisation_id)
+  WHERE recorded_to IS NOT NULL;
+
+-- The same two halves for one organisation's memberships.
+CREATE INDEX membership_intervals_org_current_idx ON membership_intervals (organisation_id)
+  WHERE recorded_to IS NULL;
+CREATE INDEX membership_intervals_org_closed_idx ON membership_intervals (organisation_id, recorded_to)
+  WHERE recorded_to IS NOT NULL;
+
+-- Retraction flags in histories and change lists: the retraction of an event sits in the
+-- event's own stream; this finds it without reading the stream's other events.
+-- Text, not uuid: an index expression that could fail would make appends fail.
+CREATE INDEX events_retracted_target_idx ON events ((data ->> 'eventId'))
+  WHERE type = 'EventRetracted';
