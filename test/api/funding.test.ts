@@ -1,3 +1,4 @@
+import { deterministicId } from '@app/shared';
 import { createTestApp, TestApp } from '../support/test-app';
 
 const src = { url: 'https://about.fb.com/news/2019/01/ethics-in-ai-tum/' };
@@ -274,6 +275,8 @@ describe('funding facts', () => {
     expect([x, y].every((r) => r.status === 201 || r.status === 409)).toBe(true);
     const replay = await send().expect(201);
     expect(replay.body).toEqual(ok[0].body);
+    const curator = await a.t.db.selectFrom('api_keys').select('id').where('name', '=', 'test curator').executeTakeFirstOrThrow();
+    expect(replay.body.fundingId).toBe(deterministicId(`funding\n${curator.id}\nfund-google-ibm-1\n0`));
     const list = await fundings({ funderId: 'google', recipientId: 'ibm' }).expect(200);
     expect(list.body.fundings.map((f: { fundingId: string }) => f.fundingId)).toEqual([replay.body.fundingId]);
     await a.as('curator').post('/fundings').set('Idempotency-Key', 'fund-google-ibm-1').send({ ...body, amount: '43' }).expect(409);

@@ -1,0 +1,29 @@
+import type { RecordContext } from '@app/shared';
+import { deterministicId } from '@app/shared';
+import { newFundingId } from './record-funding.handler';
+
+const ctx = (key?: string): RecordContext =>
+  ({
+    trx: {},
+    meta: {
+      actor: { id: 'key-1', name: 'curator', role: 'curator' },
+      correlationId: 'c',
+      ...(key ? { idempotency: { key, requestHash: 'h', method: 'POST', path: '/fundings' } } : {}),
+    },
+  }) as unknown as RecordContext;
+
+describe('newFundingId', () => {
+  it('is random without an Idempotency-Key', () => {
+    const c = ctx();
+    expect(newFundingId(c)).not.toBe(newFundingId(c));
+  });
+
+  it('derives from the actor and key, counting the fundings of one transaction attempt', () => {
+    const first = ctx('k');
+    const ids = [newFundingId(first), newFundingId(first)];
+    expect(ids).toEqual([deterministicId('funding\nkey-1\nk\n0'), deterministicId('funding\nkey-1\nk\n1')]);
+    // A retry runs in a new transaction and derives the same ids again.
+    expect(newFundingId(ctx('k'))).toBe(ids[0]);
+    expect(newFundingId(ctx('other'))).not.toBe(ids[0]);
+  });
+});
