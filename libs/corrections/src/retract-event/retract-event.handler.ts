@@ -34,7 +34,7 @@ export async function retractEvent(ctx: RecordContext, store: EventStore, rules:
   if (problem) {
     throw refused(problem);
   }
-  const d = target.data as { allianceId?: string; organisationId?: string; fundingId?: string };
+  const d = target.data as { allianceId?: string; organisationId?: string; fundingId?: string; funderId?: string; recipientId?: string };
   const [event] = await ctx.append(
     target.streamId,
     [
@@ -47,6 +47,8 @@ export async function retractEvent(ctx: RecordContext, store: EventStore, rules:
           allianceId: d.allianceId,
           organisationId: d.organisationId,
           fundingId: d.fundingId,
+          funderId: d.funderId,
+          recipientId: d.recipientId,
         }),
       },
     ],
