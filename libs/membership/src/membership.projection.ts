@@ -1,7 +1,7 @@
-import type { Kysely } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import type { DB } from '@app/db';
 import type { RecordedEvent } from '@app/event-store';
-import { linkOrganisation } from '@app/organisations';
+import { linkOrganisations, OrganisationLink } from '@app/organisations';
 import { parseValidDate } from '@app/shared';
 import { byValidTime, intervals, MembershipFact } from './membership.decider';
 import type { EventRetracted, MemberJoined, MemberLeft } from './membership.events';
@@ -10,111 +10,279 @@ import type { EventRetracted, MemberJoined, MemberLeft } from './membership.even
  * Facts as recorded, plus the bitemporal intervals of each pair: when a pair's history
  * changes, its current interval rows are closed at the event's recorded time and the
  * recomputed ones open there. Views as known earlier keep reading the closed rows.
+ *
+ * A row that would be closed at the very time it was opened (several events of a pair with
+ * one recorded time, as in one import) is deleted instead: such a row is never believed at
+ * any knownAt, and dropping it makes the result the same whether the events come one per
+ * transaction, all in one, or in the rebuild's batches.
+ *
+ * The events of a call are applied in memory, in order, on the touched pairs' state read
+ * once; the changes are then written with a handful of set-based statements. One event per
+ * call (the usual append) and thousands per call (the rebuild) run the same code.
  */
 export async function projectMembership(trx: Kysely<DB>, events: RecordedEvent[]): Promise<void> {
-  for (const e of events) {
-    if (e.type === 'MemberJoined' || e.type === 'MemberLeft') {
-      const d = e.data as MemberJoined & MemberLeft;
-      await trx
-        .insertInto('membership_facts')
-        .values({
-          event_id: e.id,
-          alliance_id: d.allianceId,
-          organisation_id: d.organisationId,
-          kind: e.type === 'MemberJoined' ? 'join' : 'leave',
-          on_date: parseValidDate(d.on).date,
-          on_text: d.on,
-          precision: d.precision,
-          role: d.role ?? null,
-          source: JSON.stringify(d.source ?? null),
-          note: d.note ?? null,
-          reason: d.reason ?? null,
-          position: e.position,
-          recorded_at: e.recordedAt,
-          retracted_at: null,
-          retracted_by: null,
-        })
-        .execute();
-      await linkOrganisation(trx, d.organisationId, e);
-      await recomputeIntervals(trx, d.allianceId, d.organisationId, e.recordedAt);
-    } else if (e.type === 'EventRetracted') {
-      const d = e.data as EventRetracted;
-      if ((d.retractedType === 'MemberJoined' || d.retractedType === 'MemberLeft') && d.allianceId && d.organisationId) {
-        await trx
-          .updateTable('membership_facts')
-          .set({ retracted_at: e.recordedAt, retracted_by: e.id })
-          .where('event_id', '=', d.eventId)
-          .execute();
-        await linkOrganisation(trx, d.organisationId, e);
-        await recomputeIntervals(trx, d.allianceId, d.organisationId, e.recordedAt);
-      }
-    }
+  const relevant = events.filter(isMembershipChange);
+  if (relevant.length === 0) {
+    return;
   }
+  const batch = await MembershipBatch.load(trx, relevant);
+  for (const e of relevant) {
+    batch.apply(e);
+  }
+  await batch.write(trx);
 }
 
-async function recomputeIntervals(trx: Kysely<DB>, allianceId: string, organisationId: string, at: Date) {
-  const rows = await trx
-    .selectFrom('membership_facts')
-    .select(['event_id', 'kind', 'on_date', 'on_text', 'precision', 'role', 'position'])
-    .where('alliance_id', '=', allianceId)
-    .where('organisation_id', '=', organisationId)
-    .where('retracted_at', 'is', null)
-    .execute();
-  const facts: MembershipFact[] = rows
-    .map((r) => ({
-      eventId: r.event_id,
-      kind: r.kind,
-      date: r.on_date,
-      on: r.on_text,
-      precision: r.precision,
-      role: r.role ?? undefined,
-      seq: Number(r.position),
-    }))
-    .sort(byValidTime);
-  const wanted = intervals(facts);
-  const current = await trx
-    .selectFrom('membership_intervals')
-    .select(['id', 'join_event_id', 'leave_event_id'])
-    .where('alliance_id', '=', allianceId)
-    .where('organisation_id', '=', organisationId)
-    .where('recorded_to', 'is', null)
-    .execute();
-  const key = (join: string, leave: string | null) => `${join}/${leave ?? ''}`;
-  const currentKeys = new Set(current.map((c) => key(c.join_event_id, c.leave_event_id)));
-  const wantedKeys = new Set(wanted.map((w) => key(w.from.eventId, w.to?.eventId ?? null)));
-  const stale = current.filter((c) => !wantedKeys.has(key(c.join_event_id, c.leave_event_id)));
-  const fresh = wanted.filter((w) => !currentKeys.has(key(w.from.eventId, w.to?.eventId ?? null)));
-  if (stale.length) {
-    await trx
-      .updateTable('membership_intervals')
-      .set({ recorded_to: at })
-      .where(
-        'id',
-        'in',
-        stale.map((s) => s.id),
-      )
-      .execute();
+const isMembershipChange = (e: RecordedEvent) =>
+  e.type === 'MemberJoined' ||
+  e.type === 'MemberLeft' ||
+  (e.type === 'EventRetracted' && isMembershipRetraction(e.data as EventRetracted));
+
+const isMembershipRetraction = (d: EventRetracted) =>
+  (d.retractedType === 'MemberJoined' || d.retractedType === 'MemberLeft') && !!d.allianceId && !!d.organisationId;
+
+const pairOf = (e: RecordedEvent) => {
+  const d = e.data as { allianceId: string; organisationId: string };
+  return { allianceId: d.allianceId, organisationId: d.organisationId, key: `${d.allianceId}.${d.organisationId}` };
+};
+
+interface FactRow {
+  event_id: string;
+  alliance_id: string;
+  organisation_id: string;
+  kind: 'join' | 'leave';
+  on_date: string;
+  on_text: string;
+  precision: string;
+  role: string | null;
+  source: string;
+  note: string | null;
+  reason: string | null;
+  position: string;
+  recorded_at: Date;
+  retracted_at: Date | null;
+  retracted_by: string | null;
+}
+
+interface IntervalRow {
+  alliance_id: string;
+  organisation_id: string;
+  valid_from: string;
+  valid_to: string | null;
+  since_text: string;
+  since_precision: string;
+  until_text: string | null;
+  until_precision: string | null;
+  role: string | null;
+  join_event_id: string;
+  leave_event_id: string | null;
+  recorded_from: Date;
+  recorded_to: Date | null;
+}
+
+/** A currently believed interval: one already stored (id) or one this batch will insert. */
+interface OpenInterval {
+  key: string;
+  recordedFrom: number;
+  id?: string;
+  row?: IntervalRow;
+}
+
+interface PairState {
+  allianceId: string;
+  organisationId: string;
+  facts: MembershipFact[];
+  open: OpenInterval[];
+}
+
+const intervalKey = (join: string, leave: string | null) => `${join}/${leave ?? ''}`;
+
+class MembershipBatch {
+  private readonly newFacts = new Map<string, FactRow>();
+  private readonly retractions: Array<{ eventId: string; at: Date; by: string }> = [];
+  private readonly links: OrganisationLink[] = [];
+  private readonly deleteIds: string[] = [];
+  private readonly closes: Array<{ id: string; at: Date }> = [];
+  private readonly newIntervals: IntervalRow[] = [];
+  /** New rows dropped again within the batch (opened and superseded at one recorded time). */
+  private readonly dropped = new Set<IntervalRow>();
+
+  private constructor(private readonly pairs: Map<string, PairState>) {}
+
+  /** Reads the unretracted facts and the believed intervals of every pair the events touch. */
+  static async load(trx: Kysely<DB>, events: RecordedEvent[]): Promise<MembershipBatch> {
+    const pairs = new Map<string, PairState>();
+    for (const e of events) {
+      const p = pairOf(e);
+      if (!pairs.has(p.key)) {
+        pairs.set(p.key, { allianceId: p.allianceId, organisationId: p.organisationId, facts: [], open: [] });
+      }
+    }
+    const alliances = [...pairs.values()].map((p) => p.allianceId);
+    const organisations = [...pairs.values()].map((p) => p.organisationId);
+    const [facts, open] = await Promise.all([
+      sql<{ event_id: string; alliance_id: string; organisation_id: string; kind: 'join' | 'leave'; on_date: string; on_text: string; precision: string; role: string | null; position: string }>`
+        SELECT f.event_id::text, f.alliance_id, f.organisation_id, f.kind, f.on_date, f.on_text, f.precision, f.role, f.position::text
+        FROM unnest(${alliances}::text[], ${organisations}::text[]) AS p(a, o)
+        JOIN membership_facts f ON f.alliance_id = p.a AND f.organisation_id = p.o
+        WHERE f.retracted_at IS NULL`.execute(trx),
+      sql<{ id: string; alliance_id: string; organisation_id: string; join_event_id: string; leave_event_id: string | null; recorded_from: Date }>`
+        SELECT i.id::text, i.alliance_id, i.organisation_id, i.join_event_id::text, i.leave_event_id::text, i.recorded_from
+        FROM unnest(${alliances}::text[], ${organisations}::text[]) AS p(a, o)
+        JOIN membership_intervals i ON i.alliance_id = p.a AND i.organisation_id = p.o
+        WHERE i.recorded_to IS NULL`.execute(trx),
+    ]);
+    for (const r of facts.rows) {
+      pairs.get(`${r.alliance_id}.${r.organisation_id}`)!.facts.push({
+        eventId: r.event_id,
+        kind: r.kind,
+        date: r.on_date,
+        on: r.on_text,
+        precision: r.precision,
+        role: r.role ?? undefined,
+        seq: Number(r.position),
+      });
+    }
+    for (const r of open.rows) {
+      pairs.get(`${r.alliance_id}.${r.organisation_id}`)!.open.push({
+        key: intervalKey(r.join_event_id, r.leave_event_id),
+        recordedFrom: r.recorded_from.getTime(),
+        id: r.id,
+      });
+    }
+    return new MembershipBatch(pairs);
   }
-  if (fresh.length) {
-    await trx
-      .insertInto('membership_intervals')
-      .values(
-        fresh.map((w) => ({
-          alliance_id: allianceId,
-          organisation_id: organisationId,
-          valid_from: w.from.date,
-          valid_to: w.to?.date ?? null,
-          since_text: w.from.on,
-          since_precision: w.from.precision,
-          until_text: w.to?.on ?? null,
-          until_precision: w.to?.precision ?? null,
-          role: w.from.role ?? null,
-          join_event_id: w.from.eventId,
-          leave_event_id: w.to?.eventId ?? null,
-          recorded_from: at,
-          recorded_to: null,
-        })),
-      )
-      .execute();
+
+  apply(e: RecordedEvent) {
+    const pair = this.pairs.get(pairOf(e).key)!;
+    if (e.type === 'EventRetracted') {
+      const d = e.data as EventRetracted;
+      const pending = this.newFacts.get(d.eventId);
+      if (pending) {
+        pending.retracted_at = e.recordedAt;
+        pending.retracted_by = e.id;
+      } else {
+        this.retractions.push({ eventId: d.eventId, at: e.recordedAt, by: e.id });
+      }
+      pair.facts = pair.facts.filter((f) => f.eventId !== d.eventId);
+    } else {
+      const d = e.data as MemberJoined & MemberLeft;
+      const kind = e.type === 'MemberJoined' ? 'join' : 'leave';
+      const date = parseValidDate(d.on).date;
+      this.newFacts.set(e.id, {
+        event_id: e.id,
+        alliance_id: d.allianceId,
+        organisation_id: d.organisationId,
+        kind,
+        on_date: date,
+        on_text: d.on,
+        precision: d.precision,
+        role: d.role ?? null,
+        source: JSON.stringify(d.source ?? null),
+        note: d.note ?? null,
+        reason: d.reason ?? null,
+        position: e.position,
+        recorded_at: e.recordedAt,
+        retracted_at: null,
+        retracted_by: null,
+      });
+      pair.facts.push({ eventId: e.id, kind, date, on: d.on, precision: d.precision, role: d.role, seq: Number(e.position) });
+    }
+    this.links.push({ organisationId: pair.organisationId, eventId: e.id, position: e.position });
+    this.recompute(pair, e.recordedAt);
+  }
+
+  /** Closes (or, when opened at this very time, drops) the stale intervals and opens the new ones. */
+  private recompute(pair: PairState, at: Date) {
+    const time = at.getTime();
+    const wanted = intervals([...pair.facts].sort(byValidTime));
+    const wantedKeys = new Set(wanted.map((w) => intervalKey(w.from.eventId, w.to?.eventId ?? null)));
+    const openKeys = new Set(pair.open.map((o) => o.key));
+    for (const o of pair.open) {
+      if (wantedKeys.has(o.key)) {
+        continue;
+      }
+      const sameTime = o.recordedFrom === time;
+      if (o.row) {
+        if (sameTime) {
+          this.dropped.add(o.row);
+        } else {
+          o.row.recorded_to = at;
+        }
+      } else if (sameTime) {
+        this.deleteIds.push(o.id!);
+      } else {
+        this.closes.push({ id: o.id!, at });
+      }
+    }
+    pair.open = pair.open.filter((o) => wantedKeys.has(o.key));
+    for (const w of wanted) {
+      const key = intervalKey(w.from.eventId, w.to?.eventId ?? null);
+      if (openKeys.has(key)) {
+        continue;
+      }
+      const row: IntervalRow = {
+        alliance_id: pair.allianceId,
+        organisation_id: pair.organisationId,
+        valid_from: w.from.date,
+        valid_to: w.to?.date ?? null,
+        since_text: w.from.on,
+        since_precision: w.from.precision,
+        until_text: w.to?.on ?? null,
+        until_precision: w.to?.precision ?? null,
+        role: w.from.role ?? null,
+        join_event_id: w.from.eventId,
+        leave_event_id: w.to?.eventId ?? null,
+        recorded_from: at,
+        recorded_to: null,
+      };
+      this.newIntervals.push(row);
+      pair.open.push({ key, recordedFrom: time, row });
+    }
+  }
+
+  async write(trx: Kysely<DB>) {
+    const facts = [...this.newFacts.values()];
+    const ts = (d: Date | null) => d?.toISOString() ?? null;
+    if (facts.length) {
+      await sql`
+        INSERT INTO membership_facts (event_id, alliance_id, organisation_id, kind, on_date, on_text, precision, role,
+          source, note, reason, position, recorded_at, retracted_at, retracted_by)
+        SELECT * FROM unnest(${facts.map((f) => f.event_id)}::uuid[], ${facts.map((f) => f.alliance_id)}::text[],
+          ${facts.map((f) => f.organisation_id)}::text[], ${facts.map((f) => f.kind)}::text[], ${facts.map((f) => f.on_date)}::date[],
+          ${facts.map((f) => f.on_text)}::text[], ${facts.map((f) => f.precision)}::text[], ${facts.map((f) => f.role)}::text[],
+          ${facts.map((f) => f.source)}::jsonb[], ${facts.map((f) => f.note)}::text[], ${facts.map((f) => f.reason)}::text[],
+          ${facts.map((f) => f.position)}::bigint[], ${facts.map((f) => ts(f.recorded_at))}::timestamptz[],
+          ${facts.map((f) => ts(f.retracted_at))}::timestamptz[], ${facts.map((f) => f.retracted_by)}::uuid[])`.execute(trx);
+    }
+    if (this.retractions.length) {
+      const r = this.retractions;
+      await sql`
+        UPDATE membership_facts f SET retracted_at = r.at, retracted_by = r.by
+        FROM unnest(${r.map((x) => x.eventId)}::uuid[], ${r.map((x) => ts(x.at))}::timestamptz[], ${r.map((x) => x.by)}::uuid[]) AS r(event_id, at, by)
+        WHERE f.event_id = r.event_id`.execute(trx);
+    }
+    await linkOrganisations(trx, this.links);
+    if (this.deleteIds.length) {
+      await sql`DELETE FROM membership_intervals WHERE id = ANY(${this.deleteIds}::bigint[])`.execute(trx);
+    }
+    if (this.closes.length) {
+      const c = this.closes;
+      await sql`
+        UPDATE membership_intervals i SET recorded_to = c.at
+        FROM unnest(${c.map((x) => x.id)}::bigint[], ${c.map((x) => ts(x.at))}::timestamptz[]) AS c(id, at)
+        WHERE i.id = c.id`.execute(trx);
+    }
+    const rows = this.newIntervals.filter((r) => !this.dropped.has(r));
+    if (rows.length) {
+      await sql`
+        INSERT INTO membership_intervals (alliance_id, organisation_id, valid_from, valid_to, since_text, since_precision,
+          until_text, until_precision, role, join_event_id, leave_event_id, recorded_from, recorded_to)
+        SELECT * FROM unnest(${rows.map((r) => r.alliance_id)}::text[], ${rows.map((r) => r.organisation_id)}::text[],
+          ${rows.map((r) => r.valid_from)}::date[], ${rows.map((r) => r.valid_to)}::date[], ${rows.map((r) => r.since_text)}::text[],
+          ${rows.map((r) => r.since_precision)}::text[], ${rows.map((r) => r.until_text)}::text[],
+          ${rows.map((r) => r.until_precision)}::text[], ${rows.map((r) => r.role)}::text[],
+          ${rows.map((r) => r.join_event_id)}::uuid[], ${rows.map((r) => r.leave_event_id)}::uuid[],
+          ${rows.map((r) => ts(r.recorded_from))}::timestamptz[], ${rows.map((r) => ts(r.recorded_to))}::timestamptz[])`.execute(trx);
+    }
   }
 }

@@ -19,43 +19,28 @@ async function refreshCurrentName(trx: Kysely<DB>, organisationId: string) {
     WHERE o.id = ${organisationId}`.execute(trx);
 }
 
+/**
+ * Runs of registrations (the bulk of a rebuild's organisation events) are written with one
+ * statement per table; every other event is applied in order, after the registrations
+ * before it.
+ */
 export async function projectOrganisations(trx: Kysely<DB>, events: RecordedEvent[]): Promise<void> {
+  let registrations: RecordedEvent[] = [];
+  const flush = async () => {
+    if (registrations.length) {
+      await registerOrganisations(trx, registrations);
+      registrations = [];
+    }
+  };
   for (const e of events) {
+    if (e.type === 'OrganisationRegistered') {
+      registrations.push(e);
+      continue;
+    }
+    if (e.type === 'OrganisationUpdated' || e.type === 'OrganisationRenamed' || e.type === 'EventRetracted') {
+      await flush();
+    }
     switch (e.type) {
-      case 'OrganisationRegistered': {
-        const d = e.data as OrganisationRegistered;
-        await trx
-          .insertInto('organisations')
-          .values({
-            id: d.organisationId,
-            name: d.name,
-            current_name: d.name,
-            country: d.country,
-            kind: d.kind,
-            aliases: d.aliases,
-            website: d.website,
-            provisional: d.provisional,
-            search_names: searchNames(d.name, d.aliases),
-            registered_at: e.recordedAt,
-            position: e.position,
-          })
-          .execute();
-        await trx
-          .insertInto('organisation_names')
-          .values({
-            event_id: e.id,
-            organisation_id: d.organisationId,
-            name: d.name,
-            valid_from: null,
-            on_text: null,
-            precision: null,
-            recorded_at: e.recordedAt,
-            retracted_at: null,
-          })
-          .execute();
-        await linkOrganisation(trx, d.organisationId, e);
-        break;
-      }
       case 'OrganisationUpdated': {
         const d = e.data as OrganisationUpdated;
         const current = await trx.selectFrom('organisations').select(['name', 'aliases']).where('id', '=', d.organisationId).executeTakeFirstOrThrow();
@@ -113,6 +98,32 @@ export async function projectOrganisations(trx: Kysely<DB>, events: RecordedEven
       }
     }
   }
+  await flush();
+}
+
+async function registerOrganisations(trx: Kysely<DB>, events: RecordedEvent[]) {
+  const orgs = events.map((e) => ({ e, d: e.data as OrganisationRegistered }));
+  // Arrays of arrays do not fit one Postgres array parameter: aliases and names travel as JSON.
+  await sql`
+    INSERT INTO organisations (id, name, current_name, country, kind, aliases, website, provisional, search_names, registered_at, position)
+    SELECT r.id, r.name, r.name, r.country, r.kind, ARRAY(SELECT jsonb_array_elements_text(r.aliases)),
+      r.website, r.provisional, ARRAY(SELECT jsonb_array_elements_text(r.search_names)), r.registered_at, r.position
+    FROM unnest(${orgs.map((o) => o.d.organisationId)}::text[], ${orgs.map((o) => o.d.name)}::text[],
+      ${orgs.map((o) => o.d.country)}::text[], ${orgs.map((o) => o.d.kind)}::text[],
+      ${orgs.map((o) => JSON.stringify(o.d.aliases ?? []))}::jsonb[], ${orgs.map((o) => o.d.website)}::text[],
+      ${orgs.map((o) => o.d.provisional ?? false)}::boolean[], ${orgs.map((o) => JSON.stringify(searchNames(o.d.name, o.d.aliases ?? [])))}::jsonb[],
+      ${orgs.map((o) => o.e.recordedAt.toISOString())}::timestamptz[], ${orgs.map((o) => o.e.position)}::bigint[])
+      WITH ORDINALITY AS r(id, name, country, kind, aliases, website, provisional, search_names, registered_at, position, ord)
+    ORDER BY r.ord`.execute(trx);
+  await sql`
+    INSERT INTO organisation_names (event_id, organisation_id, name, valid_from, on_text, precision, recorded_at, retracted_at)
+    SELECT r.event_id, r.organisation_id, r.name, NULL, NULL, NULL, r.recorded_at, NULL
+    FROM unnest(${orgs.map((o) => o.e.id)}::uuid[], ${orgs.map((o) => o.d.organisationId)}::text[], ${orgs.map((o) => o.d.name)}::text[],
+      ${orgs.map((o) => o.e.recordedAt.toISOString())}::timestamptz[]) AS r(event_id, organisation_id, name, recorded_at)`.execute(trx);
+  await linkOrganisations(
+    trx,
+    orgs.map((o) => ({ organisationId: o.d.organisationId, eventId: o.e.id, position: o.e.position })),
+  );
 }
 
 export async function projectAlliances(trx: Kysely<DB>, events: RecordedEvent[]): Promise<void> {
@@ -137,9 +148,23 @@ export async function projectAlliances(trx: Kysely<DB>, events: RecordedEvent[])
 
 /** Records that an event concerns an organisation, for its history. */
 export async function linkOrganisation(trx: Kysely<DB>, organisationId: string, e: RecordedEvent) {
-  await trx
-    .insertInto('organisation_events')
-    .values({ organisation_id: organisationId, event_id: e.id, position: e.position })
-    .onConflict((oc) => oc.doNothing())
-    .execute();
+  await linkOrganisations(trx, [{ organisationId, eventId: e.id, position: e.position }]);
+}
+
+export interface OrganisationLink {
+  organisationId: string;
+  eventId: string;
+  position: string;
+}
+
+/** Many links in one statement; a link recorded twice stays one. */
+export async function linkOrganisations(trx: Kysely<DB>, links: OrganisationLink[]) {
+  if (links.length === 0) {
+    return;
+  }
+  await sql`
+    INSERT INTO organisation_events (organisation_id, event_id, position)
+    SELECT * FROM unnest(${links.map((l) => l.organisationId)}::text[], ${links.map((l) => l.eventId)}::uuid[],
+      ${links.map((l) => l.position)}::bigint[])
+    ON CONFLICT DO NOTHING`.execute(trx);
 }
