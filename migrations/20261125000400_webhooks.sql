@@ -14,7 +14,8 @@ CREATE TABLE webhook_endpoints (
   previous_secret_expires_at  timestamptz,
   -- Set by the first failure after a success, cleared by a success: "failing for days".
   failing_since               timestamptz,
-  created_at                  timestamptz NOT NULL DEFAULT now(),
+  -- Milliseconds, like every timestamp the API returns: a list cursor carries it exactly.
+  created_at                  timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
   updated_at                  timestamptz NOT NULL DEFAULT now()
 );
 

@@ -1,0 +1,136 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { DeliverJobData, WebhookJob, WebhookQueue } from './webhook-jobs';
+import { WebhooksRepository } from './webhooks.repository';
+
+export interface DeliveryJob extends DeliverJobData {
+  /** Not before this time (a pending retry found by the sweep). */
+  notBefore?: Date | null;
+}
+
+const ENQUEUE_TIMEOUT_MS = 5_000;
+const COMMIT_WAIT_MS = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000];
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis in ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * BullMQ producer for delivery attempts; the job id is the delivery id, so adding a delivery
+ * that already has a job is a no-op. Failing to enqueue is never fatal: the delivery row is
+ * pending in Postgres and the sweep enqueues it again.
+ */
+@Injectable()
+export class DeliveryQueue implements OnApplicationShutdown {
+  private readonly logger = new Logger(DeliveryQueue.name);
+  readonly queue: Queue;
+  private afterCommitChain: Promise<void> = Promise.resolve();
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly repository: WebhooksRepository,
+  ) {
+    this.queue = new Queue(WebhookQueue.Deliveries, {
+      connection: { url: config.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+      prefix: config.redisPrefix,
+    });
+    this.queue.on('error', (error) => this.logger.warn({ err: error }, 'delivery queue connection error'));
+  }
+
+  async enqueue(jobs: DeliveryJob[]): Promise<void> {
+    if (jobs.length === 0) {
+      return;
+    }
+    const now = Date.now();
+    await withTimeout(
+      this.queue.addBulk(
+        jobs.map(({ notBefore, ...data }) => ({
+          name: WebhookJob.Deliver,
+          data,
+          opts: {
+            jobId: data.deliveryId,
+            delay: notBefore ? Math.max(0, notBefore.getTime() - now) : 0,
+            removeOnComplete: true,
+            removeOnFail: true,
+          },
+        })),
+      ),
+      ENQUEUE_TIMEOUT_MS,
+      'enqueue deliveries',
+    );
+  }
+
+  /** Enqueue without letting a Redis outage fail the caller; the sweep catches up. */
+  async tryEnqueue(jobs: DeliveryJob[]): Promise<boolean> {
+    try {
+      await this.enqueue(jobs);
+      return true;
+    } catch (error) {
+      this.logger.warn({ err: error, count: jobs.length }, 'could not enqueue deliveries; the sweep will');
+      return false;
+    }
+  }
+
+  /**
+   * Enqueue once transaction `xid` has committed: a job must never run before its delivery row
+   * is visible, and a rolled-back fan-out must not send. Calls are chained so jobs reach Redis
+   * in the order their transactions were handed over (the log order).
+   */
+  enqueueAfterCommit(xid: string, jobs: DeliveryJob[]): void {
+    this.afterCommitChain = this.afterCommitChain.then(async () => {
+      const status = await this.awaitTransaction(xid);
+      if (status === 'committed') {
+        await this.tryEnqueue(jobs);
+      }
+    });
+  }
+
+  /** Resolves when everything handed to enqueueAfterCommit so far has been dealt with. */
+  flushed(): Promise<void> {
+    return this.afterCommitChain;
+  }
+
+  /** Makes a waiting (delayed) attempt due now; adds it when Redis has no job for it. */
+  async runNow(job: DeliveryJob): Promise<void> {
+    try {
+      const existing = await withTimeout(this.queue.getJob(job.deliveryId), ENQUEUE_TIMEOUT_MS, 'find job');
+      if (existing && (await existing.isDelayed())) {
+        await existing.promote();
+        return;
+      }
+      if (!existing) {
+        await this.enqueue([job]);
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, deliveryId: job.deliveryId }, 'could not enqueue a delivery; the sweep will');
+    }
+  }
+
+  async onApplicationShutdown() {
+    await this.afterCommitChain.catch(() => undefined);
+    await this.queue.close();
+  }
+
+  private async awaitTransaction(xid: string) {
+    for (const wait of COMMIT_WAIT_MS) {
+      if (wait > 0) {
+        await new Promise((r) => setTimeout(r, wait));
+      }
+      try {
+        const status = await this.repository.transactionStatus(xid);
+        if (status !== 'in progress') {
+          return status;
+        }
+      } catch (error) {
+        this.logger.warn({ err: error, xid }, 'could not read a fan-out transaction status');
+      }
+    }
+    // Still open after ~2 s: leave it to the sweep rather than hold up later fan-outs.
+    return 'in progress';
+  }
+}

@@ -1,0 +1,55 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { DeliveryQueue } from './delivery-queue';
+import { WebhooksRepository } from './webhooks.repository';
+
+const PAGE = 1000;
+
+/**
+ * Postgres is the truth: pending deliveries are (re-)enqueued from it. Adding a job whose id
+ * exists is a no-op, so the sweep only recreates jobs that Redis lost (a flush, a failover, a
+ * crash between commit and enqueue).
+ */
+@Injectable()
+export class DeliverySweeper {
+  private readonly logger = new Logger(DeliverySweeper.name);
+
+  constructor(
+    private readonly repository: WebhooksRepository,
+    private readonly queue: DeliveryQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * `all`: every pending delivery (at start). Otherwise only those overdue by more than the
+   * sweep interval: anything younger is still on its way from the fan-out's enqueue.
+   */
+  async sweep(options: { all: boolean }): Promise<number> {
+    const overdueBefore = options.all ? null : new Date(Date.now() - this.config.webhookSweepIntervalMs);
+    let after = '0';
+    let total = 0;
+    for (;;) {
+      const page = await this.repository.pendingDeliveries(after, PAGE, overdueBefore);
+      if (page.length === 0) {
+        break;
+      }
+      await this.queue.enqueue(
+        page.map((d) => ({
+          deliveryId: d.id,
+          endpointId: d.endpoint_id,
+          first: d.attempts === 0,
+          notBefore: d.next_attempt_at,
+        })),
+      );
+      total += page.length;
+      after = page[page.length - 1].seq;
+      if (page.length < PAGE) {
+        break;
+      }
+    }
+    if (total > 0) {
+      this.logger[options.all ? 'log' : 'debug']({ count: total, all: options.all }, 'pending deliveries handed to the queue');
+    }
+    return total;
+  }
+}

@@ -1,0 +1,262 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { WebhookDeliveryStatus } from '@app/db';
+import { DomainError, invalid, notFound, refused } from '@app/shared';
+import { AddressGuard } from './address-guard';
+import { DeliveryQueue } from './delivery-queue';
+import { endpointUrlProblem, Resolver } from './endpoint-url';
+import { generateWebhookSecret, SecretBox } from './secret-box';
+import { WebhookEventType } from './webhook-event-types';
+import { testMessageBody } from './webhook-message';
+import { WebhooksRepository } from './webhooks.repository';
+
+/** How long the previous secret keeps signing after a rotation. */
+export const ROTATION_OVERLAP_MS = 24 * 3_600_000;
+
+export interface CreateEndpointInput {
+  url: string;
+  eventTypes?: string[];
+  allianceIds?: string[];
+  description?: string;
+}
+
+export interface UpdateEndpointInput {
+  url?: string;
+  eventTypes?: string[];
+  allianceIds?: string[];
+  description?: string | null;
+  status?: 'enabled' | 'disabled';
+}
+
+type EndpointRow = NonNullable<Awaited<ReturnType<WebhooksRepository['findEndpoint']>>>;
+type DeliveryRow = NonNullable<Awaited<ReturnType<WebhooksRepository['findDelivery']>>>;
+type AttemptRow = Awaited<ReturnType<WebhooksRepository['attemptsOf']>>[number];
+
+export function endpointView(e: EndpointRow) {
+  const overlap = e.previous_secret_expires_at && e.previous_secret_expires_at.getTime() > Date.now();
+  return {
+    id: e.id,
+    url: e.url,
+    description: e.description,
+    eventTypes: e.event_types,
+    allianceIds: e.alliance_ids,
+    status: e.status,
+    disabledReason: e.disabled_reason,
+    previousSecretValidUntil: overlap ? e.previous_secret_expires_at!.toISOString() : null,
+    createdAt: e.created_at.toISOString(),
+    updatedAt: e.updated_at.toISOString(),
+  };
+}
+
+export function deliveryView(d: DeliveryRow) {
+  return {
+    id: d.id,
+    eventId: d.event_id,
+    messageId: d.message_id,
+    type: d.type,
+    status: d.status,
+    attempts: d.attempts,
+    lastStatusCode: d.last_status_code,
+    lastError: d.last_error,
+    nextAttemptAt: d.next_attempt_at ? d.next_attempt_at.toISOString() : null,
+    createdAt: d.created_at.toISOString(),
+    updatedAt: d.updated_at.toISOString(),
+  };
+}
+
+export function attemptView(a: AttemptRow) {
+  return {
+    attempt: a.attempt,
+    at: a.at.toISOString(),
+    statusCode: a.status_code,
+    durationMs: a.duration_ms,
+    error: a.error,
+    responseExcerpt: a.response_excerpt,
+  };
+}
+
+function encodeCursor(parts: string[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, length: number): string[] {
+  try {
+    const parts: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parts) && parts.length === length && parts.every((p) => typeof p === 'string')) {
+      return parts as string[];
+    }
+  } catch {
+    // falls through to the refusal
+  }
+  throw invalid('cursor', 'is not a cursor returned by this list');
+}
+
+/** The admin use cases of webhooks: endpoints, secrets, deliveries. */
+@Injectable()
+export class WebhookEndpointsService {
+  /** Replaced in tests to resolve names without a DNS server. */
+  resolver: Resolver | undefined;
+
+  constructor(
+    private readonly repository: WebhooksRepository,
+    private readonly box: SecretBox,
+    private readonly guard: AddressGuard,
+    private readonly queue: DeliveryQueue,
+  ) {}
+
+  async create(input: CreateEndpointInput) {
+    await this.checkUrl(input.url);
+    const id = randomUUID();
+    const secret = generateWebhookSecret();
+    const row = await this.repository.createEndpoint({
+      id,
+      url: input.url,
+      description: input.description ?? null,
+      eventTypes: unique(input.eventTypes ?? []),
+      allianceIds: unique(input.allianceIds ?? []),
+      secretCiphertext: this.box.seal(secret, id),
+    });
+    return { ...endpointView(row), secret };
+  }
+
+  async list(limit: number, cursor?: string) {
+    const after = cursor ? decodeCursor(cursor, 2) : null;
+    const afterKey = after ? { createdAt: new Date(after[0]), id: after[1] } : null;
+    if (afterKey && Number.isNaN(afterKey.createdAt.getTime())) {
+      throw invalid('cursor', 'is not a cursor returned by this list');
+    }
+    const rows = await this.repository.listEndpoints(limit + 1, afterKey);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      webhooks: page.map(endpointView),
+      nextCursor: rows.length > limit ? encodeCursor([last.created_at.toISOString(), last.id]) : null,
+    };
+  }
+
+  async get(id: string) {
+    return endpointView(await this.endpoint(id));
+  }
+
+  async update(id: string, input: UpdateEndpointInput) {
+    const current = await this.endpoint(id);
+    if (input.url !== undefined && input.url !== current.url) {
+      await this.checkUrl(input.url);
+    }
+    const row = await this.repository.updateEndpoint(id, {
+      url: input.url,
+      description: input.description,
+      eventTypes: input.eventTypes && unique(input.eventTypes),
+      allianceIds: input.allianceIds && unique(input.allianceIds),
+      status: input.status === current.status ? undefined : input.status,
+      disabledReason: input.status === 'disabled' ? 'disabled by an admin' : null,
+    });
+    if (!row) {
+      throw notFound(`no webhook ${id}`);
+    }
+    return endpointView(row);
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!(await this.repository.deleteEndpoint(id))) {
+      throw notFound(`no webhook ${id}`);
+    }
+  }
+
+  /** A new secret; the old one keeps signing (a second signature) for 24 hours. */
+  async rotateSecret(id: string) {
+    const current = await this.repository.findSecrets(id);
+    if (!current) {
+      throw notFound(`no webhook ${id}`);
+    }
+    const secret = generateWebhookSecret();
+    const overlapEndsAt = new Date(Date.now() + ROTATION_OVERLAP_MS);
+    const row = await this.repository.rotateSecret(id, this.box.seal(secret, id), current.secret_ciphertext, overlapEndsAt);
+    if (!row) {
+      throw notFound(`no webhook ${id}`);
+    }
+    return { ...endpointView(row), secret, previousSecretValidUntil: overlapEndsAt.toISOString() };
+  }
+
+  async sendTest(id: string) {
+    const endpoint = await this.enabledEndpoint(id, 'send a test message to');
+    const messageId = randomUUID();
+    const row = await this.repository.createDirectDelivery(
+      { id: messageId, eventId: null, type: WebhookEventType.Test, payload: testMessageBody(endpoint.id, messageId) },
+      { id: randomUUID(), endpointId: endpoint.id, messageId, eventId: null, type: WebhookEventType.Test },
+    );
+    await this.queue.tryEnqueue([{ deliveryId: row.id, endpointId: endpoint.id, first: false }]);
+    return deliveryView(row);
+  }
+
+  async deliveries(id: string, status: WebhookDeliveryStatus | undefined, limit: number, cursor?: string) {
+    await this.endpoint(id);
+    const before = cursor ? decodeCursor(cursor, 1)[0] : null;
+    if (before !== null && !/^\d{1,19}$/.test(before)) {
+      throw invalid('cursor', 'is not a cursor returned by this list');
+    }
+    const rows = await this.repository.listDeliveries(id, status, limit + 1, before);
+    const page = rows.slice(0, limit);
+    return {
+      deliveries: page.map(deliveryView),
+      nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1].seq]) : null,
+    };
+  }
+
+  async delivery(id: string, deliveryId: string) {
+    await this.endpoint(id);
+    const row = await this.repository.findDelivery(id, deliveryId);
+    if (!row) {
+      throw notFound(`webhook ${id} has no delivery ${deliveryId}`);
+    }
+    const attempts = await this.repository.attemptsOf(deliveryId);
+    return { ...deliveryView(row), attemptLog: attempts.map(attemptView) };
+  }
+
+  /** One delivery again, now, with a fresh retry schedule; the webhook-id stays the same. */
+  async redeliver(id: string, deliveryId: string) {
+    await this.enabledEndpoint(id, 'redeliver to');
+    const row = await this.repository.redeliver(id, deliveryId);
+    if (!row) {
+      throw notFound(`webhook ${id} has no delivery ${deliveryId}`);
+    }
+    await this.queue.runNow({ deliveryId: row.id, endpointId: id, first: false });
+    return deliveryView(row);
+  }
+
+  /** Every failed or exhausted delivery created since `since`, again. */
+  async recover(id: string, since: Date) {
+    await this.enabledEndpoint(id, 'recover deliveries of');
+    const rows = await this.repository.recover(id, since);
+    rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
+    await this.queue.tryEnqueue(rows.map((r) => ({ deliveryId: r.id, endpointId: id, first: false })));
+    return { webhookId: id, since: since.toISOString(), recovered: rows.length };
+  }
+
+  private async endpoint(id: string): Promise<EndpointRow> {
+    const row = await this.repository.findEndpoint(id);
+    if (!row) {
+      throw notFound(`no webhook ${id}`);
+    }
+    return row;
+  }
+
+  private async enabledEndpoint(id: string, action: string): Promise<EndpointRow> {
+    const row = await this.endpoint(id);
+    if (row.status !== 'enabled') {
+      throw refused(`cannot ${action} webhook ${id}: it is disabled (${row.disabled_reason ?? 'by an admin'}); enable it first`);
+    }
+    return row;
+  }
+
+  private async checkUrl(url: string) {
+    const problem = await endpointUrlProblem(url, this.guard, this.resolver);
+    if (problem) {
+      throw new DomainError(400, `url: ${problem}`, [{ field: 'url', message: problem }]);
+    }
+  }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,398 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { sql, Transaction } from 'kysely';
+import { DATABASE, Database, DB, WebhookDeliveryStatus } from '@app/db';
+
+export interface NewEndpoint {
+  id: string;
+  url: string;
+  description: string | null;
+  eventTypes: string[];
+  allianceIds: string[];
+  secretCiphertext: string;
+}
+
+export interface EndpointPatch {
+  url?: string;
+  description?: string | null;
+  eventTypes?: string[];
+  allianceIds?: string[];
+  status?: 'enabled' | 'disabled';
+  disabledReason?: string | null;
+}
+
+export interface NewMessage {
+  id: string;
+  eventId: string | null;
+  type: string;
+  payload: string;
+}
+
+export interface NewDelivery {
+  id: string;
+  endpointId: string;
+  messageId: string;
+  eventId: string | null;
+  type: string;
+}
+
+export interface AttemptRecord {
+  deliveryId: string;
+  endpointId: string;
+  at: Date;
+  statusCode: number;
+  durationMs: number;
+  error: string | null;
+  responseExcerpt: string | null;
+  status: WebhookDeliveryStatus;
+  nextAttemptAt: Date | null;
+  succeeded: boolean;
+}
+
+const ENDPOINT_COLUMNS = [
+  'id',
+  'url',
+  'description',
+  'event_types',
+  'alliance_ids',
+  'status',
+  'disabled_reason',
+  'previous_secret_expires_at',
+  'created_at',
+  'updated_at',
+] as const;
+
+const DELIVERY_COLUMNS = [
+  'id',
+  'seq',
+  'endpoint_id',
+  'message_id',
+  'event_id',
+  'type',
+  'status',
+  'attempts',
+  'last_status_code',
+  'last_error',
+  'next_attempt_at',
+  'created_at',
+  'updated_at',
+] as const;
+
+/** The only place in libs/webhooks that holds SQL. */
+@Injectable()
+export class WebhooksRepository {
+  constructor(@Inject(DATABASE) private readonly db: Database) {}
+
+  // --- endpoints -----------------------------------------------------------------------
+
+  createEndpoint(e: NewEndpoint) {
+    return this.db
+      .insertInto('webhook_endpoints')
+      .values({
+        id: e.id,
+        url: e.url,
+        description: e.description,
+        event_types: e.eventTypes,
+        alliance_ids: e.allianceIds,
+        status: 'enabled',
+        disabled_reason: null,
+        secret_ciphertext: e.secretCiphertext,
+        previous_secret_ciphertext: null,
+        previous_secret_expires_at: null,
+        failing_since: null,
+      })
+      .returning(ENDPOINT_COLUMNS)
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Keyset pages in creation order; `after` is the last row's (created_at, id). */
+  listEndpoints(limit: number, after: { createdAt: Date; id: string } | null) {
+    let query = this.db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS);
+    if (after) {
+      query = query.where(sql<boolean>`(created_at, id) > (${after.createdAt}, ${after.id}::uuid)`);
+    }
+    return query.orderBy('created_at').orderBy('id').limit(limit).execute();
+  }
+
+  findEndpoint(id: string) {
+    return this.db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS).where('id', '=', id).executeTakeFirst();
+  }
+
+  async updateEndpoint(id: string, patch: EndpointPatch) {
+    const values = {
+      ...(patch.url !== undefined ? { url: patch.url } : {}),
+      ...(patch.description !== undefined ? { description: patch.description } : {}),
+      ...(patch.eventTypes !== undefined ? { event_types: patch.eventTypes } : {}),
+      ...(patch.allianceIds !== undefined ? { alliance_ids: patch.allianceIds } : {}),
+      ...(patch.status !== undefined
+        ? {
+            status: patch.status,
+            disabled_reason: patch.status === 'enabled' ? null : (patch.disabledReason ?? null),
+            // A re-enabled endpoint starts with a clean record.
+            ...(patch.status === 'enabled' ? { failing_since: null } : {}),
+          }
+        : {}),
+    };
+    return this.db
+      .updateTable('webhook_endpoints')
+      .set({ ...values, updated_at: sql`now()` })
+      .where('id', '=', id)
+      .returning(ENDPOINT_COLUMNS)
+      .executeTakeFirst();
+  }
+
+  async deleteEndpoint(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** The old secret keeps signing until `overlapEndsAt`. */
+  rotateSecret(id: string, sealNew: string, sealPrevious: string, overlapEndsAt: Date) {
+    return this.db
+      .updateTable('webhook_endpoints')
+      .set({
+        secret_ciphertext: sealNew,
+        previous_secret_ciphertext: sealPrevious,
+        previous_secret_expires_at: overlapEndsAt,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', id)
+      .returning(ENDPOINT_COLUMNS)
+      .executeTakeFirst();
+  }
+
+  findSecrets(id: string) {
+    return this.db
+      .selectFrom('webhook_endpoints')
+      .select(['id', 'secret_ciphertext', 'previous_secret_ciphertext', 'previous_secret_expires_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  async disableEndpoint(id: string, reason: string): Promise<void> {
+    await this.db
+      .updateTable('webhook_endpoints')
+      .set({ status: 'disabled', disabled_reason: reason, updated_at: sql`now()` })
+      .where('id', '=', id)
+      .where('status', '=', 'enabled')
+      .execute();
+  }
+
+  enabledEndpoints(trx: Transaction<DB>) {
+    return trx
+      .selectFrom('webhook_endpoints')
+      .select(['id', 'event_types', 'alliance_ids'])
+      .where('status', '=', 'enabled')
+      .execute();
+  }
+
+  // --- fan-out (runs in the subscription's transaction) ----------------------------------
+
+  async names(trx: Transaction<DB>, organisationIds: string[], allianceIds: string[]) {
+    const [organisations, alliances] = await Promise.all([
+      organisationIds.length
+        ? trx.selectFrom('organisations').select(['id', 'current_name as name']).where('id', 'in', organisationIds).execute()
+        : [],
+      allianceIds.length
+        ? trx.selectFrom('alliances').select(['id', 'name']).where('id', 'in', allianceIds).execute()
+        : [],
+    ]);
+    return { organisations, alliances };
+  }
+
+  /** Inserts messages and deliveries; returns the deliveries in creation (= log) order. */
+  async insertFanout(trx: Transaction<DB>, messages: NewMessage[], deliveries: NewDelivery[]) {
+    if (messages.length > 0) {
+      await sql`
+        INSERT INTO webhook_messages (id, event_id, type, payload)
+        SELECT * FROM unnest(${messages.map((m) => m.id)}::uuid[], ${messages.map((m) => m.eventId)}::uuid[],
+                             ${messages.map((m) => m.type)}::text[], ${messages.map((m) => m.payload)}::text[])
+        ON CONFLICT (id) DO NOTHING`.execute(trx);
+    }
+    if (deliveries.length === 0) {
+      return [];
+    }
+    // A replayed checkpoint must not deliver twice: (endpoint, message) is unique.
+    const result = await sql<{ id: string; endpoint_id: string; seq: string }>`
+      INSERT INTO webhook_deliveries (id, endpoint_id, message_id, event_id, type, status, next_attempt_at)
+      SELECT t.id, t.endpoint_id, t.message_id, t.event_id, t.type, 'pending', now()
+      FROM unnest(${deliveries.map((d) => d.id)}::uuid[], ${deliveries.map((d) => d.endpointId)}::uuid[],
+                  ${deliveries.map((d) => d.messageId)}::uuid[], ${deliveries.map((d) => d.eventId)}::uuid[],
+                  ${deliveries.map((d) => d.type)}::text[])
+           WITH ORDINALITY AS t(id, endpoint_id, message_id, event_id, type, ord)
+      ORDER BY t.ord
+      ON CONFLICT ON CONSTRAINT webhook_deliveries_once DO NOTHING
+      RETURNING id::text, endpoint_id::text, seq::text`.execute(trx);
+    return result.rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
+  }
+
+  /** Assigns the transaction id if there is none yet; the enqueue waits for it to commit. */
+  async currentTransactionId(trx: Transaction<DB>): Promise<string> {
+    const result = await sql<{ xid: string }>`SELECT pg_current_xact_id()::text AS xid`.execute(trx);
+    return result.rows[0].xid;
+  }
+
+  async transactionStatus(xid: string): Promise<'committed' | 'aborted' | 'in progress' | null> {
+    const result = await sql<{ status: 'committed' | 'aborted' | 'in progress' | null }>`
+      SELECT pg_xact_status(${xid}::xid8) AS status`.execute(this.db);
+    return result.rows[0].status;
+  }
+
+  /** A message for one endpoint outside the log (webhook.test), in one transaction. */
+  async createDirectDelivery(message: NewMessage, delivery: NewDelivery) {
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('webhook_messages')
+        .values({ id: message.id, event_id: message.eventId, type: message.type, payload: message.payload })
+        .execute();
+      return trx
+        .insertInto('webhook_deliveries')
+        .values({
+          id: delivery.id,
+          endpoint_id: delivery.endpointId,
+          message_id: delivery.messageId,
+          event_id: delivery.eventId,
+          type: delivery.type,
+          status: 'pending',
+          next_attempt_at: sql`now()`,
+        })
+        .returning(DELIVERY_COLUMNS)
+        .executeTakeFirstOrThrow();
+    });
+  }
+
+  // --- attempts ------------------------------------------------------------------------
+
+  loadForAttempt(deliveryId: string) {
+    return this.db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_messages as m', 'm.id', 'd.message_id')
+      .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+      .select([
+        'd.id',
+        'd.endpoint_id',
+        'd.message_id',
+        'd.status',
+        'd.attempts',
+        'd.round_attempts',
+        'd.next_attempt_at',
+        'd.created_at',
+        'm.payload',
+        'e.url',
+        'e.status as endpoint_status',
+        'e.disabled_reason',
+        'e.secret_ciphertext',
+        'e.previous_secret_ciphertext',
+        'e.previous_secret_expires_at',
+      ])
+      .where('d.id', '=', deliveryId)
+      .executeTakeFirst();
+  }
+
+  /**
+   * The attempt, the delivery's new state and the endpoint's health in one statement. Returns
+   * the endpoint's `failing_since` as it was before this attempt (for the disable-after check).
+   */
+  async recordAttempt(a: AttemptRecord) {
+    const result = await sql<{ attempts: number; failing_since: Date | null }>`
+      WITH d AS (
+        UPDATE webhook_deliveries
+        SET attempts = attempts + 1, round_attempts = round_attempts + 1, status = ${a.status},
+            last_status_code = ${a.statusCode}::int, last_error = ${a.error}::text,
+            next_attempt_at = ${a.nextAttemptAt}::timestamptz,
+            updated_at = now()
+        WHERE id = ${a.deliveryId}::uuid
+        RETURNING attempts
+      ), attempt AS (
+        INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, duration_ms, error, response_excerpt)
+        SELECT ${a.deliveryId}::uuid, d.attempts, ${a.at}::timestamptz, ${a.statusCode}::int, ${a.durationMs}::int,
+               ${a.error}::text, ${a.responseExcerpt}::text
+        FROM d
+      ), health AS (
+        UPDATE webhook_endpoints
+        SET failing_since = CASE WHEN ${a.succeeded}::boolean THEN NULL ELSE now() END
+        WHERE id = ${a.endpointId}::uuid
+          AND CASE WHEN ${a.succeeded}::boolean THEN failing_since IS NOT NULL ELSE failing_since IS NULL END
+      )
+      SELECT (SELECT attempts FROM d) AS attempts,
+             (SELECT failing_since FROM webhook_endpoints WHERE id = ${a.endpointId}::uuid) AS failing_since`.execute(
+      this.db,
+    );
+    return result.rows[0];
+  }
+
+  /** A pending delivery whose endpoint was disabled: failed without an attempt (recoverable). */
+  async failWithoutAttempt(deliveryId: string, reason: string): Promise<void> {
+    await this.db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'failed', last_error: reason, next_attempt_at: null, updated_at: sql`now()` })
+      .where('id', '=', deliveryId)
+      .where('status', '=', 'pending')
+      .execute();
+  }
+
+  // --- listing, redelivery, recovery -----------------------------------------------------
+
+  listDeliveries(endpointId: string, status: WebhookDeliveryStatus | undefined, limit: number, beforeSeq: string | null) {
+    let query = this.db.selectFrom('webhook_deliveries').select(DELIVERY_COLUMNS).where('endpoint_id', '=', endpointId);
+    if (status) {
+      query = query.where('status', '=', status);
+    }
+    if (beforeSeq) {
+      query = query.where('seq', '<', beforeSeq);
+    }
+    return query.orderBy('seq', 'desc').limit(limit).execute();
+  }
+
+  findDelivery(endpointId: string, deliveryId: string) {
+    return this.db
+      .selectFrom('webhook_deliveries')
+      .select(DELIVERY_COLUMNS)
+      .where('endpoint_id', '=', endpointId)
+      .where('id', '=', deliveryId)
+      .executeTakeFirst();
+  }
+
+  attemptsOf(deliveryId: string) {
+    return this.db
+      .selectFrom('webhook_attempts')
+      .select(['attempt', 'at', 'status_code', 'duration_ms', 'error', 'response_excerpt'])
+      .where('delivery_id', '=', deliveryId)
+      .orderBy('attempt')
+      .execute();
+  }
+
+  /** Back to pending, due now, at the start of the retry schedule. */
+  redeliver(endpointId: string, deliveryId: string) {
+    return this.db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'pending', round_attempts: 0, next_attempt_at: sql`now()`, updated_at: sql`now()` })
+      .where('endpoint_id', '=', endpointId)
+      .where('id', '=', deliveryId)
+      .returning(DELIVERY_COLUMNS)
+      .executeTakeFirst();
+  }
+
+  recover(endpointId: string, since: Date) {
+    return this.db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'pending', round_attempts: 0, next_attempt_at: sql`now()`, updated_at: sql`now()` })
+      .where('endpoint_id', '=', endpointId)
+      .where('status', 'in', ['failed', 'exhausted'])
+      .where('created_at', '>=', since)
+      .returning(['id', 'seq'])
+      .execute();
+  }
+
+  /** Pending deliveries in creation order, optionally only those overdue by `overdueBefore`. */
+  pendingDeliveries(afterSeq: string, limit: number, overdueBefore: Date | null) {
+    let query = this.db
+      .selectFrom('webhook_deliveries')
+      .select(['id', 'seq', 'endpoint_id', 'attempts', 'next_attempt_at'])
+      .where('status', '=', 'pending')
+      .where('seq', '>', afterSeq);
+    if (overdueBefore) {
+      query = query.where('next_attempt_at', '<', overdueBefore);
+    }
+    return query.orderBy('seq').limit(limit).execute();
+  }
+}
