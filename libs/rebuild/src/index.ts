@@ -1,0 +1,2 @@
+export * from './projection-rebuilder';
+export * from './rebuild.module';

@@ -1,0 +1,148 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Kysely, sql } from 'kysely';
+import { DATABASE, Database, DB } from '@app/db';
+import { RecordedEvent, toRecordedEvent } from '@app/event-store';
+import { Projections } from '@app/shared';
+
+/** Any fixed number; it only has to be the same for every process that rebuilds. */
+export const REBUILD_LOCK_ID = 7_314_002;
+
+export class RebuildRunningError extends Error {
+  constructor() {
+    super('a projection rebuild is already running (advisory lock held); wait for it to finish');
+    this.name = 'RebuildRunningError';
+  }
+}
+
+export interface RebuildProgress {
+  events: number;
+  seconds: number;
+}
+
+export interface RebuildResult {
+  tables: string[];
+  events: number;
+  batches: number;
+  seconds: number;
+  eventsPerSecond: number;
+}
+
+export interface RebuildOptions {
+  batchSize?: number;
+  onProgress?: (p: RebuildProgress) => void;
+  /** How long to keep trying to take the table locks while writers hold them. */
+  lockWaitMs?: number;
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
+
+interface EventRow {
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  stream_version: string;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  recorded_at: Date;
+}
+
+/**
+ * Empties the projection tables and replays the whole log through the same Projections.apply
+ * that appends run inline, in one REPEATABLE READ transaction:
+ *
+ * 1. The projection tables are locked (ACCESS EXCLUSIVE, NOWAIT, retried) before the
+ *    transaction takes its snapshot. A writer that already touched them has committed by
+ *    then, so its events are in the snapshot; a writer that had not blocks on them until the
+ *    rebuild commits and then projects its own events onto the rebuilt tables. Taking the
+ *    locks with NOWAIT means the rebuild never waits while holding some of them, so it can
+ *    not deadlock with a writer.
+ * 2. TRUNCATE, then the snapshot's events in global position order, in batches. Within a
+ *    stream that is the order the inline projection saw them; different streams' rows do
+ *    not depend on each other's order.
+ * 3. Commit: readers see the old tables until then (they wait on the lock), never half.
+ *
+ * A session advisory lock makes a second rebuild refuse at once instead of queueing.
+ */
+@Injectable()
+export class ProjectionRebuilder {
+  constructor(
+    @Inject(DATABASE) private readonly db: Database,
+    private readonly projections: Projections,
+  ) {}
+
+  async rebuild(options: RebuildOptions = {}): Promise<RebuildResult> {
+    const batchSize = options.batchSize ?? 5_000;
+    const tables = this.projections.tables();
+    return this.db.connection().execute(async (conn) => {
+      const lock = await sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(${REBUILD_LOCK_ID}) AS ok`.execute(conn);
+      if (!lock.rows[0].ok) {
+        throw new RebuildRunningError();
+      }
+      try {
+        await this.begin(conn, tables, options.lockWaitMs ?? 600_000);
+        try {
+          const result = await this.replay(conn, tables, batchSize, options.onProgress);
+          await sql`COMMIT`.execute(conn);
+          return result;
+        } catch (error) {
+          await sql`ROLLBACK`.execute(conn);
+          throw error;
+        }
+      } finally {
+        await sql`SELECT pg_advisory_unlock(${REBUILD_LOCK_ID})`.execute(conn);
+      }
+    });
+  }
+
+  /** BEGIN and lock every projection table, retrying while writers hold locks on them. */
+  private async begin(conn: Kysely<DB>, tables: string[], lockWaitMs: number) {
+    const deadline = Date.now() + lockWaitMs;
+    const list = sql.join(tables.map((t) => sql.table(t)));
+    for (let attempt = 1; ; attempt++) {
+      await sql`BEGIN ISOLATION LEVEL REPEATABLE READ`.execute(conn);
+      try {
+        await sql`LOCK TABLE ${list} IN ACCESS EXCLUSIVE MODE NOWAIT`.execute(conn);
+        return;
+      } catch (error) {
+        await sql`ROLLBACK`.execute(conn);
+        if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE || Date.now() > deadline) {
+          throw error;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(10 * attempt, 200) * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  private async replay(conn: Kysely<DB>, tables: string[], batchSize: number, onProgress?: (p: RebuildProgress) => void): Promise<RebuildResult> {
+    const started = performance.now();
+    await sql`TRUNCATE ${sql.join(tables.map((t) => sql.table(t)))} RESTART IDENTITY`.execute(conn);
+    let after = '0';
+    let events = 0;
+    let batches = 0;
+    for (;;) {
+      const batch = await this.read(conn, after, batchSize);
+      if (batch.length === 0) {
+        break;
+      }
+      await this.projections.apply(conn, batch);
+      events += batch.length;
+      batches++;
+      after = batch[batch.length - 1].position;
+      onProgress?.({ events, seconds: (performance.now() - started) / 1000 });
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return { tables, events, batches, seconds, eventsPerSecond: Math.round(events / Math.max(seconds, 1e-6)) };
+  }
+
+  private async read(conn: Kysely<DB>, after: string, limit: number): Promise<RecordedEvent[]> {
+    const result = await sql<EventRow>`
+      SELECT global_position::text, transaction_id::text, stream_id, stream_version::text, event_id::text,
+        type, schema_version, data, metadata, recorded_at
+      FROM events WHERE global_position > ${after}::bigint
+      ORDER BY events.global_position LIMIT ${limit}`.execute(conn);
+    return result.rows.map(toRecordedEvent);
+  }
+}
