@@ -14,6 +14,7 @@ import { DbModule } from '@app/db';
 import { EventStoreModule } from '@app/event-store';
 import { RedisModule } from '@app/redis';
 import { SharedModule } from '@app/shared';
+import { WebhooksModule } from '@app/webhooks';
 import { AlliancesController } from './alliances/alliances.controller';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { EventsController } from './events/events.controller';
@@ -27,6 +28,7 @@ import { BootstrapAdmin } from './auth/bootstrap-admin';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './metrics/metrics.controller';
+import { WebhooksController } from './webhooks/webhooks.controller';
 
 @Module({})
 export class AppModule {
@@ -53,6 +55,7 @@ export class AppModule {
         QuestionsModule,
         FundingModule,
         ImportsModule,
+        WebhooksModule,
       ],
       controllers: [
         HealthController,
@@ -65,6 +68,7 @@ export class AppModule {
         OrganisationQuestionsController,
         FundingsController,
         ImportsController,
+        WebhooksController,
       ],
       providers: [
         ApiKeysRepository,

@@ -6,6 +6,7 @@ import { AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { EventStoreModule, SubscriptionHost } from '@app/event-store';
 import { RedisModule } from '@app/redis';
+import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module';
 
 @Module({})
 export class WorkerModule {
@@ -20,6 +21,7 @@ export class WorkerModule {
         RedisModule,
         EventStoreModule,
         BullModule.forRoot({ connection: { url: config.redisUrl }, prefix: config.redisPrefix }),
+        WebhooksWorkerModule,
       ],
       providers: [SubscriptionHost],
       exports: [SubscriptionHost],

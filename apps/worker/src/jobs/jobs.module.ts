@@ -1,0 +1,6 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { JobWorkers } from './job-workers';
+
+@Module({ imports: [DiscoveryModule], providers: [JobWorkers] })
+export class JobsModule {}

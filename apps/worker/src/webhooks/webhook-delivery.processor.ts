@@ -1,0 +1,74 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DelayedError, Job } from 'bullmq';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { DeliverJobData, DeliveryAttempts, EndpointLanes, WebhookJob, WebhookQueue } from '@app/webhooks';
+import { OnJob } from '../jobs/on-job.decorator';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Postgres unreachable or similar: try the job again after this, without counting an attempt. */
+const UNEXPECTED_ERROR_DELAY_MS = 5_000;
+
+export function parseDeliverJob(data: unknown): DeliverJobData {
+  const d = (data ?? {}) as Partial<DeliverJobData>;
+  if (typeof d.deliveryId !== 'string' || !UUID.test(d.deliveryId) || typeof d.endpointId !== 'string' || !UUID.test(d.endpointId)) {
+    throw new Error(`not a ${WebhookJob.Deliver} payload: ${JSON.stringify(data).slice(0, 200)}`);
+  }
+  return { deliveryId: d.deliveryId, endpointId: d.endpointId, first: d.first === true };
+}
+
+/**
+ * BullMQ adapter for delivery attempts. Each job takes its place in its endpoint's lane
+ * (per-endpoint concurrency, log order of first attempts); a job the lane cannot hold now goes
+ * back to the delayed set, and a failed attempt waits there for its retry. Either way the job
+ * keeps its id, the delivery id.
+ */
+@Injectable()
+export class WebhookDeliveryProcessor {
+  private readonly logger = new Logger(WebhookDeliveryProcessor.name);
+  readonly lanes: EndpointLanes;
+
+  constructor(
+    private readonly attempts: DeliveryAttempts,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    // Waiting jobs hold BullMQ slots; a reserve stays free so other endpoints' jobs get fetched.
+    const reserve = Math.max(config.webhookEndpointConcurrency, Math.floor(config.webhookConcurrency / 4));
+    const maxWaiting = Math.max(1, config.webhookConcurrency - reserve);
+    this.lanes = new EndpointLanes({
+      perEndpoint: config.webhookEndpointConcurrency,
+      maxWaiting,
+      maxWaitingPerEndpoint: maxWaiting,
+      parkedForgetMs: 2 * config.webhookSweepIntervalMs + config.webhookLockDurationMs,
+    });
+  }
+
+  @OnJob(WebhookQueue.Deliveries, WebhookJob.Deliver)
+  async deliver(job: Job, token?: string): Promise<string> {
+    const data = parseDeliverJob(job.data);
+    const admission = this.lanes.submit(data.endpointId, data.deliveryId, data.first, () =>
+      this.attempts.attempt(data.deliveryId),
+    );
+    if (admission.kind === 'park') {
+      return this.later(job, token, admission.until);
+    }
+    let result;
+    try {
+      result = await admission.done;
+    } catch (error) {
+      this.logger.error({ err: error, deliveryId: data.deliveryId }, 'delivery attempt failed unexpectedly');
+      return this.later(job, token, Date.now() + UNEXPECTED_ERROR_DELAY_MS);
+    }
+    if (result.kind === 'later') {
+      if (data.first) {
+        await job.updateData({ ...data, first: false });
+      }
+      return this.later(job, token, result.at.getTime());
+    }
+    return result.status;
+  }
+
+  private async later(job: Job, token: string | undefined, at: number): Promise<never> {
+    await job.moveToDelayed(at, token);
+    throw new DelayedError();
+  }
+}

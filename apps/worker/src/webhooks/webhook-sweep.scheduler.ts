@@ -1,0 +1,49 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { queueDepth } from '@app/metrics';
+import { DeliveryQueue, DeliverySweeper, WebhookQueue } from '@app/webhooks';
+
+/** Re-enqueues pending deliveries from Postgres at start and every WEBHOOK_SWEEP_INTERVAL_MS. */
+@Injectable()
+export class WebhookSweepScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WebhookSweepScheduler.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly sweeper: DeliverySweeper,
+    private readonly queue: DeliveryQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap() {
+    void this.tick(true);
+    this.timer = setInterval(() => void this.tick(false), this.config.webhookSweepIntervalMs);
+  }
+
+  async onApplicationShutdown() {
+    if (this.timer) {
+      clearInterval(this.timer);
+    }
+    await this.running;
+  }
+
+  private async tick(all: boolean) {
+    if (this.running) {
+      return;
+    }
+    this.running = (async () => {
+      try {
+        await this.sweeper.sweep({ all });
+        const counts = await this.queue.queue.getJobCounts('wait', 'active', 'delayed');
+        for (const [state, count] of Object.entries(counts)) {
+          queueDepth.set({ queue: WebhookQueue.Deliveries, state }, count);
+        }
+      } catch (error) {
+        this.logger.warn({ err: error }, 'webhook sweep failed; the next one retries');
+      }
+    })();
+    await this.running;
+    this.running = null;
+  }
+}
