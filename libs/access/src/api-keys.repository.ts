@@ -5,8 +5,14 @@ import type { Actor, Role } from '@app/shared';
 
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
+/** How long a verified key is trusted without asking Postgres again (revocation delay elsewhere). */
+const CACHE_MS = 5_000;
+const CACHE_MAX = 10_000;
+
 @Injectable()
 export class ApiKeysRepository {
+  private readonly cache = new Map<string, { actor: Actor | null; until: number }>();
+
   constructor(@Inject(DATABASE) private readonly db: Database) {}
 
   async create(name: string, role: Role) {
@@ -29,11 +35,30 @@ export class ApiKeysRepository {
       .execute();
   }
 
+  /**
+   * Keys are looked up by hash and cached for a few seconds: every request needs one, and the
+   * lookup would otherwise be a query per request. Revoking in this process takes effect at
+   * once; other processes see it within CACHE_MS.
+   */
   async authenticate(key: string): Promise<Actor | null> {
+    const hash = hashKey(key);
+    const hit = this.cache.get(hash);
+    if (hit && hit.until > Date.now()) {
+      return hit.actor;
+    }
+    const actor = await this.lookup(hash);
+    if (this.cache.size >= CACHE_MAX) {
+      this.cache.clear();
+    }
+    this.cache.set(hash, { actor, until: Date.now() + CACHE_MS });
+    return actor;
+  }
+
+  private async lookup(hash: string): Promise<Actor | null> {
     const row = await this.db
       .selectFrom('api_keys')
       .select(['id', 'name', 'role'])
-      .where('key_hash', '=', hashKey(key))
+      .where('key_hash', '=', hash)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     return row ?? null;
@@ -48,6 +73,7 @@ export class ApiKeysRepository {
   }
 
   async revoke(id: string): Promise<boolean> {
+    this.cache.clear();
     const result = await this.db
       .updateTable('api_keys')
       .set({ revoked_at: new Date() })

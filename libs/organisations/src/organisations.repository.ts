@@ -34,6 +34,14 @@ export class OrganisationsRepository {
     return !!(await db.selectFrom('alliances').select('id').where('id', '=', id).executeTakeFirst());
   }
 
+  /** Which of an alliance and an organisation exist, in one round trip. */
+  async pairExists(allianceId: string, organisationId: string, db: Kysely<DB> = this.db) {
+    const { rows } = await sql<{ alliance: boolean; organisation: boolean }>`
+      SELECT EXISTS (SELECT 1 FROM alliances WHERE id = ${allianceId}) AS alliance,
+             EXISTS (SELECT 1 FROM organisations WHERE id = ${organisationId}) AS organisation`.execute(db);
+    return rows[0];
+  }
+
   async get(id: string, at: string, knownAt: Date, db: Kysely<DB> = this.db): Promise<OrganisationView | null> {
     const row = await db
       .selectFrom('organisations as o')

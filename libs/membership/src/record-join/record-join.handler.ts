@@ -33,10 +33,11 @@ export async function recordMembershipFact(
   organisationId: string,
   fact: FactInput,
 ) {
-  if (!(await organisations.allianceExists(allianceId, ctx.trx))) {
+  const exists = await organisations.pairExists(allianceId, organisationId, ctx.trx);
+  if (!exists.alliance) {
     throw notFound(`no alliance ${allianceId}`);
   }
-  if (!(await organisations.exists(organisationId, ctx.trx))) {
+  if (!exists.organisation) {
     throw notFound(`no organisation ${organisationId}`);
   }
   const stream = streams.membership(allianceId, organisationId);
