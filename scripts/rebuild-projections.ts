@@ -1,8 +1,13 @@
 import 'reflect-metadata';
+import { setFlagsFromString } from 'node:v8';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig } from '@app/config';
 import { migrate } from '@app/db';
 import { ProjectionRebuilder, RebuildModule, RebuildRunningError } from '@app/rebuild';
+
+// The replay allocates many short-lived objects; a larger young generation halves the time
+// spent collecting them.
+setFlagsFromString('--max-semi-space-size=64');
 
 /** npm run projections:rebuild — empties the projection tables and replays the whole log. */
 async function main() {

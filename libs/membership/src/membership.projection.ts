@@ -54,7 +54,7 @@ interface FactRow {
   on_text: string;
   precision: string;
   role: string | null;
-  source: string;
+  source: unknown;
   note: string | null;
   reason: string | null;
   position: string;
@@ -93,6 +93,22 @@ interface PairState {
   facts: MembershipFact[];
   open: OpenInterval[];
 }
+
+const INTERVAL_COLUMNS: Array<keyof IntervalRow> = [
+  'alliance_id',
+  'organisation_id',
+  'valid_from',
+  'valid_to',
+  'since_text',
+  'since_precision',
+  'until_text',
+  'until_precision',
+  'role',
+  'join_event_id',
+  'leave_event_id',
+  'recorded_from',
+  'recorded_to',
+];
 
 const intervalKey = (join: string, leave: string | null) => `${join}/${leave ?? ''}`;
 
@@ -177,7 +193,7 @@ class MembershipBatch {
         on_text: d.on,
         precision: d.precision,
         role: d.role ?? null,
-        source: JSON.stringify(d.source ?? null),
+        source: d.source ?? null,
         note: d.note ?? null,
         reason: d.reason ?? null,
         position: e.position,
@@ -244,15 +260,10 @@ class MembershipBatch {
     const facts = [...this.newFacts.values()];
     const ts = (d: Date | null) => d?.toISOString() ?? null;
     if (facts.length) {
+      // One JSON document per statement: cheaper to encode and decode than fifteen arrays.
       await sql`
-        INSERT INTO membership_facts (event_id, alliance_id, organisation_id, kind, on_date, on_text, precision, role,
-          source, note, reason, position, recorded_at, retracted_at, retracted_by)
-        SELECT * FROM unnest(${facts.map((f) => f.event_id)}::uuid[], ${facts.map((f) => f.alliance_id)}::text[],
-          ${facts.map((f) => f.organisation_id)}::text[], ${facts.map((f) => f.kind)}::text[], ${facts.map((f) => f.on_date)}::date[],
-          ${facts.map((f) => f.on_text)}::text[], ${facts.map((f) => f.precision)}::text[], ${facts.map((f) => f.role)}::text[],
-          ${facts.map((f) => f.source)}::jsonb[], ${facts.map((f) => f.note)}::text[], ${facts.map((f) => f.reason)}::text[],
-          ${facts.map((f) => f.position)}::bigint[], ${facts.map((f) => ts(f.recorded_at))}::timestamptz[],
-          ${facts.map((f) => ts(f.retracted_at))}::timestamptz[], ${facts.map((f) => f.retracted_by)}::uuid[])`.execute(trx);
+        INSERT INTO membership_facts
+        SELECT * FROM json_populate_recordset(NULL::membership_facts, ${JSON.stringify(facts)}::json)`.execute(trx);
     }
     if (this.retractions.length) {
       const r = this.retractions;
@@ -275,14 +286,9 @@ class MembershipBatch {
     const rows = this.newIntervals.filter((r) => !this.dropped.has(r));
     if (rows.length) {
       await sql`
-        INSERT INTO membership_intervals (alliance_id, organisation_id, valid_from, valid_to, since_text, since_precision,
-          until_text, until_precision, role, join_event_id, leave_event_id, recorded_from, recorded_to)
-        SELECT * FROM unnest(${rows.map((r) => r.alliance_id)}::text[], ${rows.map((r) => r.organisation_id)}::text[],
-          ${rows.map((r) => r.valid_from)}::date[], ${rows.map((r) => r.valid_to)}::date[], ${rows.map((r) => r.since_text)}::text[],
-          ${rows.map((r) => r.since_precision)}::text[], ${rows.map((r) => r.until_text)}::text[],
-          ${rows.map((r) => r.until_precision)}::text[], ${rows.map((r) => r.role)}::text[],
-          ${rows.map((r) => r.join_event_id)}::uuid[], ${rows.map((r) => r.leave_event_id)}::uuid[],
-          ${rows.map((r) => ts(r.recorded_from))}::timestamptz[], ${rows.map((r) => ts(r.recorded_to))}::timestamptz[])`.execute(trx);
+        INSERT INTO membership_intervals (${sql.join(INTERVAL_COLUMNS.map((c) => sql.id(c)))})
+        SELECT ${sql.join(INTERVAL_COLUMNS.map((c) => sql.id(c)))}
+        FROM json_populate_recordset(NULL::membership_intervals, ${JSON.stringify(rows)}::json)`.execute(trx);
     }
   }
 }

@@ -61,7 +61,12 @@ interface EventRow {
  *    not deadlock with a writer.
  * 2. TRUNCATE, then the snapshot's events in global position order, in batches. Within a
  *    stream that is the order the inline projection saw them; different streams' rows do
- *    not depend on each other's order.
+ *    not depend on each other's order. The tables' non-unique indexes are dropped for the
+ *    replay and built again after it (one sorted build instead of a million random
+ *    insertions each). Unique ones stay (the projections' own lookups and guards), and so do
+ *    those a migration marks with a comment starting "rebuild: keep" (the projections read
+ *    through them while they write).
+ *    A second connection on the same snapshot reads the next batch while one is projected.
  * 3. Commit: readers see the old tables until then (they wait on the lock), never half.
  *
  * A session advisory lock makes a second rebuild refuse at once instead of queueing.
@@ -74,7 +79,7 @@ export class ProjectionRebuilder {
   ) {}
 
   async rebuild(options: RebuildOptions = {}): Promise<RebuildResult> {
-    const batchSize = options.batchSize ?? 5_000;
+    const batchSize = options.batchSize ?? 20_000;
     const tables = this.projections.tables();
     return this.db.connection().execute(async (conn) => {
       const lock = await sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(${REBUILD_LOCK_ID}) AS ok`.execute(conn);
@@ -119,22 +124,52 @@ export class ProjectionRebuilder {
   private async replay(conn: Kysely<DB>, tables: string[], batchSize: number, onProgress?: (p: RebuildProgress) => void): Promise<RebuildResult> {
     const started = performance.now();
     await sql`TRUNCATE ${sql.join(tables.map((t) => sql.table(t)))} RESTART IDENTITY`.execute(conn);
-    let after = '0';
+    const deferred = await this.dropSecondaryIndexes(conn, tables);
+    const snapshot = (await sql<{ id: string }>`SELECT pg_export_snapshot() AS id`.execute(conn)).rows[0].id;
     let events = 0;
     let batches = 0;
-    for (;;) {
-      const batch = await this.read(conn, after, batchSize);
-      if (batch.length === 0) {
-        break;
+    await this.db.connection().execute(async (reader) => {
+      await sql`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`.execute(reader);
+      try {
+        await sql`SET TRANSACTION SNAPSHOT ${sql.lit(snapshot)}`.execute(reader);
+        let next = this.read(reader, '0', batchSize);
+        for (;;) {
+          const batch = await next;
+          if (batch.length === 0) {
+            break;
+          }
+          next = this.read(reader, batch[batch.length - 1].position, batchSize);
+          // The read ahead must not reject unobserved while this batch is projected.
+          next.catch(() => undefined);
+          await this.projections.apply(conn, batch);
+          events += batch.length;
+          batches++;
+          onProgress?.({ events, seconds: (performance.now() - started) / 1000 });
+        }
+      } finally {
+        await sql`COMMIT`.execute(reader);
       }
-      await this.projections.apply(conn, batch);
-      events += batch.length;
-      batches++;
-      after = batch[batch.length - 1].position;
-      onProgress?.({ events, seconds: (performance.now() - started) / 1000 });
+    });
+    for (const definition of deferred) {
+      await sql.raw(definition).execute(conn);
     }
+    await sql`ANALYZE ${sql.join(tables.map((t) => sql.table(t)))}`.execute(conn);
     const seconds = (performance.now() - started) / 1000;
     return { tables, events, batches, seconds, eventsPerSecond: Math.round(events / Math.max(seconds, 1e-6)) };
+  }
+
+  /** Drops the non-unique, unmarked indexes of the tables and returns the statements that recreate them. */
+  private async dropSecondaryIndexes(conn: Kysely<DB>, tables: string[]): Promise<string[]> {
+    const indexes = await sql<{ name: string; definition: string }>`
+      SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+      WHERE t.relname = ANY(${tables}::text[]) AND t.relnamespace = current_schema()::regnamespace
+        AND NOT i.indisunique AND NOT i.indisprimary
+        AND COALESCE(obj_description(i.indexrelid, 'pg_class'), '') NOT LIKE 'rebuild: keep%'`.execute(conn);
+    for (const index of indexes.rows) {
+      await sql`DROP INDEX ${sql.id(index.name)}`.execute(conn);
+    }
+    return indexes.rows.map((index) => index.definition);
   }
 
   private async read(conn: Kysely<DB>, after: string, limit: number): Promise<RecordedEvent[]> {
