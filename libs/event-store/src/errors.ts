@@ -1,14 +1,22 @@
 import type { ExpectedVersion } from './types';
 
-/** The stream was not at the version the caller decided against. Maps to HTTP 409. */
+/**
+ * The stream was not at the version the caller decided against (reason "version"), or it was
+ * last appended to by a transaction newer than the appending one, so the new events would sit
+ * before their predecessors in commit order (reason "order"). Either way: retry the command in
+ * a new transaction. Maps to HTTP 409.
+ */
 export class ConcurrencyError extends Error {
   constructor(
     readonly streamId: string,
     readonly expectedVersion: ExpectedVersion,
     readonly actualVersion: number,
+    readonly reason: 'version' | 'order' = 'version',
   ) {
     super(
-      `stream ${streamId} is at version ${actualVersion === 0 ? '(none)' : actualVersion}, expected ${expectedVersion}`,
+      reason === 'order'
+        ? `stream ${streamId} (version ${actualVersion}) was appended to by a transaction that started writing after this one; retry in a new transaction`
+        : `stream ${streamId} is at version ${actualVersion === 0 ? '(none)' : actualVersion}, expected ${expectedVersion}`,
     );
     this.name = 'ConcurrencyError';
   }

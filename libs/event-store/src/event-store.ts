@@ -34,6 +34,25 @@ export interface ReadAllOptions {
 const COLUMNS = sql`global_position::text, transaction_id::text, stream_id, stream_version::text, event_id::text,
   type, schema_version, data, metadata, recorded_at`;
 
+/**
+ * Subscribers deliver in (transaction_id, global_position) order, so a stream's versions only
+ * ascend in that order if whoever appends after version V has a transaction id no lower than
+ * the writer of V. `s` is the stream's row, locked by the statement: its xmin is that writer.
+ * age(xmin) >= 0 says "this transaction or an older one" and needs no snapshot, so it holds
+ * after waiting for a concurrent writer's lock too. Wraparound arithmetic is only meaningful
+ * for recent rows; for rows older than 2^31 transactions the writer's event, long committed
+ * and visible, decides.
+ */
+const IN_STREAM_ORDER = sql`(s.version = 0 OR age(s.xmin) >= 0
+  OR (SELECT e.transaction_id FROM events e WHERE e.stream_id = s.stream_id AND e.stream_version = s.version)
+     <= pg_current_xact_id())`;
+
+/** An append that lost the ordering check alone is retried as a new transaction (a newer id). */
+const ORDER_ATTEMPTS = 10;
+
+/** The channel subscription runners LISTEN on. */
+export const EVENTS_CHANNEL = 'events_appended';
+
 /** A concurrent append recorded one of these ids first (a race the pre-check cannot see). */
 function duplicateIdError(error: unknown, eventId: string): unknown {
   const pg = error as { code?: string; constraint?: string };
@@ -63,7 +82,26 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
  * version check matches no row the insert has no rows to number.
  */
 export class EventStore {
+  private notifyTimer: NodeJS.Timeout | null = null;
+
   constructor(private readonly db: Kysely<DB>) {}
+
+  /**
+   * Wakes subscription runners (LISTEN events_appended) after a commit. Debounced to one
+   * NOTIFY per few milliseconds per process, sent from its own transaction that writes
+   * nothing, so appends never queue behind the notification lock. Appends without a caller
+   * transaction call it themselves; callers that commit their own transaction call it after.
+   */
+  notifyCommitted(): void {
+    if (this.notifyTimer) {
+      return;
+    }
+    this.notifyTimer = setTimeout(() => {
+      this.notifyTimer = null;
+      sql`SELECT pg_notify(${EVENTS_CHANNEL}, '')`.execute(this.db).catch(() => undefined);
+    }, 2);
+    this.notifyTimer.unref();
+  }
 
   async append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
     if (events.length === 0) {
@@ -83,26 +121,37 @@ export class EventStore {
       }
     }
 
-    const rows = await this.insertWithVersionCheck(db, streamId, prepared, expected).catch((error) => {
-      throw duplicateIdError(error, prepared[0].id);
-    });
-    if (rows.length > 0) {
-      const recorded = rows.map(toRecordedEvent);
-      return {
-        streamId,
-        nextExpectedVersion: recorded[recorded.length - 1].version,
-        events: recorded,
-        alreadyRecorded: false,
-      };
-    }
-
-    if (suppliedIds) {
-      const existing = await this.findAlreadyRecorded(db, streamId, prepared, expected);
-      if (existing) {
-        return existing;
+    for (let attempt = 1; ; attempt++) {
+      const rows = await this.insertWithVersionCheck(db, streamId, prepared, expected).catch((error) => {
+        throw duplicateIdError(error, prepared[0].id);
+      });
+      if (rows.length > 0) {
+        const recorded = rows.map(toRecordedEvent);
+        if (!options.trx) {
+          this.notifyCommitted();
+        }
+        return {
+          streamId,
+          nextExpectedVersion: recorded[recorded.length - 1].version,
+          events: recorded,
+          alreadyRecorded: false,
+        };
       }
+
+      if (suppliedIds) {
+        const existing = await this.findAlreadyRecorded(db, streamId, prepared, expected);
+        if (existing) {
+          return existing;
+        }
+      }
+      const actual = await this.streamVersion(streamId, db);
+      // The version was right (or did not matter), so the stream-order check refused it.
+      const outOfOrder = expected === 'any' || actual === expected;
+      if (outOfOrder && !options.trx && attempt < ORDER_ATTEMPTS) {
+        continue;
+      }
+      throw new ConcurrencyError(streamId, options.expectedVersion, actual, outOfOrder ? 'order' : 'version');
     }
-    throw new ConcurrencyError(streamId, options.expectedVersion, await this.streamVersion(streamId, db));
   }
 
   /**
@@ -112,7 +161,17 @@ export class EventStore {
    */
   async appendMany(requests: AppendRequest[], trx?: Kysely<DB>): Promise<AppendResult[]> {
     if (!trx) {
-      return this.db.transaction().execute((t) => this.appendMany(requests, t));
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const results = await this.db.transaction().execute((t) => this.appendMany(requests, t));
+          this.notifyCommitted();
+          return results;
+        } catch (error) {
+          if (!(error instanceof ConcurrencyError && error.reason === 'order') || attempt >= ORDER_ATTEMPTS) {
+            throw error;
+          }
+        }
+      }
     }
     const ids = new Set<string>();
     for (const r of requests) {
@@ -163,7 +222,7 @@ export class EventStore {
     const result = await sql<EventRow>`
       SELECT ${COLUMNS} FROM events
       WHERE stream_id = ${streamId} AND stream_version >= ${options.fromVersion ?? 1}
-      ORDER BY stream_version
+      ORDER BY events.stream_version
       LIMIT ${options.limit ?? 1_000_000}`.execute(options.trx ?? this.db);
     return result.rows.map(toRecordedEvent);
   }
@@ -182,7 +241,7 @@ export class EventStore {
         WHERE stream_id = ${options.streamId}
           ${options.after ? sql`AND global_position > ${options.after}::bigint` : sql``}
           ${options.types?.length ? sql`AND type = ANY(${options.types}::text[])` : sql``}
-        ORDER BY stream_version
+        ORDER BY events.stream_version
         LIMIT ${limit}`.execute(db);
       return result.rows.map(toRecordedEvent);
     }
@@ -193,7 +252,7 @@ export class EventStore {
     const result = await sql<EventRow>`
       SELECT ${COLUMNS} FROM events
       WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot()) ${after} ${types}
-      ORDER BY transaction_id, global_position
+      ORDER BY events.transaction_id, events.global_position
       LIMIT ${limit}`.execute(db);
     return result.rows.map(toRecordedEvent);
   }
@@ -221,21 +280,31 @@ export class EventStore {
         ? sql`INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
               ON CONFLICT (stream_id) DO NOTHING RETURNING version`
         : expected === 'any'
-          ? sql`INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
-                ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + excluded.version, updated_at = now()
+          ? sql`INSERT INTO streams AS s (stream_id, version) VALUES (${streamId}, ${count})
+                ON CONFLICT (stream_id) DO UPDATE SET version = s.version + excluded.version, updated_at = now()
+                WHERE ${IN_STREAM_ORDER}
                 RETURNING version`
-          : sql`UPDATE streams SET version = version + ${count}, updated_at = now()
-                WHERE stream_id = ${streamId} AND version = ${expected} RETURNING version`;
+          : sql`UPDATE streams AS s SET version = s.version + ${count}, updated_at = now()
+                WHERE s.stream_id = ${streamId} AND s.version = ${expected} AND ${IN_STREAM_ORDER}
+                RETURNING version`;
+    // One event (the common case) as plain parameters: no arrays to encode, unnest and sort.
+    const [one] = events;
+    const rows =
+      count === 1
+        ? sql`SELECT ${streamId}, v.version, ${one.id}::uuid, ${one.type}, ${one.schemaVersion ?? 1}::int,
+                     ${JSON.stringify(one.data)}::jsonb, ${JSON.stringify(one.metadata ?? {})}::jsonb
+              FROM v`
+        : sql`SELECT ${streamId}, v.version - ${count} + t.ord, t.id, t.type, t.schema_version, t.data, t.metadata
+              FROM v, unnest(${events.map((e) => e.id)}::uuid[], ${events.map((e) => e.type)}::text[],
+                             ${events.map((e) => e.schemaVersion ?? 1)}::int[],
+                             ${events.map((e) => JSON.stringify(e.data))}::jsonb[],
+                             ${events.map((e) => JSON.stringify(e.metadata ?? {}))}::jsonb[])
+                   WITH ORDINALITY AS t(id, type, schema_version, data, metadata, ord)
+              ORDER BY t.ord`;
     const result = await sql<EventRow>`
       WITH v AS (${version})
       INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
-      SELECT ${streamId}, v.version - ${count} + t.ord, t.id, t.type, t.schema_version, t.data, t.metadata
-      FROM v, unnest(${events.map((e) => e.id)}::uuid[], ${events.map((e) => e.type)}::text[],
-                     ${events.map((e) => e.schemaVersion ?? 1)}::int[],
-                     ${events.map((e) => JSON.stringify(e.data))}::jsonb[],
-                     ${events.map((e) => JSON.stringify(e.metadata ?? {}))}::jsonb[])
-           WITH ORDINALITY AS t(id, type, schema_version, data, metadata, ord)
-      ORDER BY t.ord
+      ${rows}
       RETURNING ${COLUMNS}`.execute(db);
     return result.rows;
   }
@@ -306,13 +375,19 @@ export class EventStore {
     }
     if (any.length) {
       const rows = await sql<{ stream_id: string; version: string }>`
-        INSERT INTO streams (stream_id, version)
+        INSERT INTO streams AS s (stream_id, version)
         SELECT * FROM unnest(${any.map((r) => r.streamId)}::text[], ${any.map((r) => r.events.length)}::bigint[])
-        ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + excluded.version, updated_at = now()
+        ON CONFLICT (stream_id) DO UPDATE SET version = s.version + excluded.version, updated_at = now()
+        WHERE ${IN_STREAM_ORDER}
         RETURNING stream_id, version::text`.execute(trx);
       const counts = new Map(any.map((r) => [r.streamId, r.events.length]));
       for (const row of rows.rows) {
         first.set(row.stream_id, Number(row.version) - counts.get(row.stream_id)! + 1);
+      }
+      for (const r of any) {
+        if (!first.has(r.streamId)) {
+          throw new ConcurrencyError(r.streamId, r.expectedVersion, await this.streamVersion(r.streamId, trx), 'order');
+        }
       }
     }
     if (exact.length) {
@@ -320,12 +395,18 @@ export class EventStore {
         UPDATE streams s SET version = s.version + v.count, updated_at = now()
         FROM unnest(${exact.map((r) => r.streamId)}::text[], ${exact.map((r) => r.expectedVersion)}::bigint[],
                     ${exact.map((r) => r.events.length)}::bigint[]) AS v(stream_id, expected, count)
-        WHERE s.stream_id = v.stream_id AND s.version = v.expected
+        WHERE s.stream_id = v.stream_id AND s.version = v.expected AND ${IN_STREAM_ORDER}
         RETURNING s.stream_id, v.expected::text AS version`.execute(trx);
       const updated = new Map(rows.rows.map((r) => [r.stream_id, Number(r.version) + 1]));
       for (const r of exact) {
         if (!updated.has(r.streamId)) {
-          throw new ConcurrencyError(r.streamId, r.expectedVersion, await this.streamVersion(r.streamId, trx));
+          const actual = await this.streamVersion(r.streamId, trx);
+          throw new ConcurrencyError(
+            r.streamId,
+            r.expectedVersion,
+            actual,
+            actual === r.expectedVersion ? 'order' : 'version',
+          );
         }
         first.set(r.streamId, updated.get(r.streamId)!);
       }

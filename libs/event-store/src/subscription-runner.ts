@@ -1,7 +1,7 @@
 import { Kysely, sql, Transaction } from 'kysely';
 import { Client } from 'pg';
 import type { DB } from '@app/db';
-import { toRecordedEvent } from './event-store';
+import { EVENTS_CHANNEL, toRecordedEvent } from './event-store';
 import type { RecordedEvent } from './types';
 
 export type SubscriptionHandler = (events: RecordedEvent[], trx: Transaction<DB>) => Promise<void>;
@@ -18,7 +18,6 @@ export interface SubscriptionOptions {
   onError?: (error: unknown) => void;
 }
 
-export const EVENTS_CHANNEL = 'events_appended';
 
 /**
  * Follows the committed log for one named subscription. Handler effects and the checkpoint
@@ -33,6 +32,9 @@ export class SubscriptionRunner {
   private wake: (() => void) | null = null;
   private pendingWake = false;
   private loop: Promise<void> | null = null;
+  /** The last batch left committed events behind an older, still open transaction. */
+  private heldBack = false;
+  private heldBackDelay = 0;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly lockRetryMs: number;
@@ -96,7 +98,12 @@ export class SubscriptionRunner {
         }
         const handled = await this.processBatch();
         if (handled < this.batchSize) {
-          await this.sleep(this.pollIntervalMs);
+          // Held back: the wake-up for those events has been spent, so look again soon (backing
+          // off up to the poll interval) instead of a whole poll interval after the stall ends.
+          this.heldBackDelay = this.heldBack
+            ? Math.min(Math.max(this.heldBackDelay * 2, 20), this.pollIntervalMs, 1000)
+            : 0;
+          await this.sleep(this.heldBack ? this.heldBackDelay : this.pollIntervalMs);
         }
       } catch (error) {
         this.options.onError?.(error);
@@ -106,7 +113,11 @@ export class SubscriptionRunner {
   }
 
   private async tryTakeLead(): Promise<void> {
-    const client = new Client({ connectionString: this.connectionString });
+    // Named so operators (and tests) can tell which backend holds a subscription's lock.
+    const client = new Client({
+      connectionString: this.connectionString,
+      application_name: `subscription:${this.options.name}`.slice(0, 63),
+    });
     client.on('error', () => this.lostConnection(client));
     client.on('end', () => this.lostConnection(client));
     client.on('notification', () => this.notify());
@@ -157,18 +168,22 @@ export class SubscriptionRunner {
         SELECT last_transaction_id::text AS tx, last_position::text AS pos
         FROM subscriptions WHERE name = ${name} FOR UPDATE`.execute(trx);
       const { tx, pos } = checkpoint.rows[0];
-      const page = await sql<Parameters<typeof toRecordedEvent>[0]>`
+      // Only transactions older than every open one are ready (rule 4); in this order they all
+      // come before the rest, so the ready rows are a prefix of the page.
+      const page = await sql<Parameters<typeof toRecordedEvent>[0] & { ready: boolean }>`
         SELECT global_position::text, transaction_id::text, stream_id, stream_version::text, event_id::text,
-               type, schema_version, data, metadata, recorded_at
+               type, schema_version, data, metadata, recorded_at,
+               transaction_id < pg_snapshot_xmin(pg_current_snapshot()) AS ready
         FROM events
-        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          AND (transaction_id, global_position) > (${tx}::xid8, ${pos}::bigint)
-        ORDER BY transaction_id, global_position
+        WHERE (transaction_id, global_position) > (${tx}::xid8, ${pos}::bigint)
+        ORDER BY events.transaction_id, events.global_position
         LIMIT ${this.batchSize}`.execute(trx);
-      if (page.rows.length === 0) {
+      const ready = page.rows.filter((r) => r.ready);
+      this.heldBack = ready.length < page.rows.length;
+      if (ready.length === 0) {
         return 0;
       }
-      const events = page.rows.map(toRecordedEvent);
+      const events = ready.map(toRecordedEvent);
       const wanted = types ? events.filter((e) => types.includes(e.type)) : events;
       if (wanted.length > 0) {
         await handler(wanted, trx);

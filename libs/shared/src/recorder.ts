@@ -41,7 +41,7 @@ export class Recorder {
   async execute<R extends object>(meta: CommandMeta, work: (ctx: RecordContext) => Promise<R>, status = 201): Promise<R> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute(async (trx) => {
+        const result = await this.db.transaction().execute(async (trx) => {
           if (meta.idempotency) {
             const replay = await this.claimIdempotencyKey(trx, meta);
             if (replay) {
@@ -58,6 +58,8 @@ export class Recorder {
           }
           return result;
         });
+        this.store.notifyCommitted();
+        return result;
       } catch (error) {
         const retriable = error instanceof ConcurrencyError || error instanceof IdempotencyError;
         if (!retriable || attempt >= MAX_ATTEMPTS) {
