@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Webhook } from 'standardwebhooks';
 import { createTestApp, TestApp } from '../support/test-app';
 import { Receiver } from './support/receiver';
-import { append, deletePrefixKeys, eventually, joined, startWorker, WEBHOOK_TEST_ENV } from './support/webhook-harness';
+import { append, deletePrefixKeys, eventually, fannedOut, joined, startWorker, WEBHOOK_TEST_ENV } from './support/webhook-harness';
 
 /** Flips one bit of the character at `index` (a printable ASCII character stays printable). */
 function flip(text: string, index: number): string {
@@ -93,11 +93,7 @@ describe('webhook delivery', () => {
     await receiver.waitFor(() => receiver.ids('/all').size >= 5, 'five messages at /all');
     await receiver.waitFor(() => receiver.ids('/joins').size >= 2 && receiver.ids('/frontier').size >= 3, 'filtered messages');
     // The subscription has moved past every event, so nothing else is on its way.
-    await eventually(
-      () => a.t.db.selectFrom('subscriptions').select('last_position').where('name', '=', 'webhooks').executeTakeFirst(),
-      (row) => row !== undefined && BigInt(row.last_position) >= BigInt(ignored.position),
-      'the webhook subscription to pass the last event',
-    );
+    await fannedOut(a.t.db, ignored);
     await eventually(
       () => a.t.db.selectFrom('webhook_deliveries').select('id').where('status', '=', 'pending').execute(),
       (rows) => rows.length === 0,
@@ -113,6 +109,30 @@ describe('webhook delivery', () => {
     expect(types.sort()).toEqual(['alliance.registered', 'membership.joined', 'membership.joined', 'membership.left', 'organisation.registered']);
     expect(joins.id).toBeDefined();
     expect(frontier.id).toBeDefined();
+  });
+
+  it('signs with both the old and the new secret while a rotation overlaps, then only the new one', async () => {
+    const hook = await subscribe('/rotate', { eventTypes: ['organisation.renamed'] });
+    const rotated = (await a.as('admin').post(`/webhooks/${hook.id}/rotate-secret`).expect(200)).body as { secret: string };
+    const rename = (name: string, previousName: string) =>
+      append(a.t.db, 'organisation-facebook', 'OrganisationRenamed', { organisationId: 'facebook', name, previousName, on: '2021-10-28', precision: 'day' });
+
+    await rename('Meta', 'Facebook');
+    await receiver.waitFor(() => receiver.at('/rotate').length === 1, 'a message during the overlap');
+    const during = receiver.at('/rotate')[0];
+    const headers = (r: typeof during) => ({ 'webhook-id': r.id, 'webhook-timestamp': r.timestamp, 'webhook-signature': r.signature });
+    expect(during.signature.split(' ')).toHaveLength(2);
+    expect(new Webhook(hook.secret).verify(during.body, headers(during))).toMatchObject({ type: 'organisation.renamed' });
+    expect(new Webhook(rotated.secret).verify(during.body, headers(during))).toMatchObject({ type: 'organisation.renamed' });
+
+    // The overlap ends: the old secret no longer signs.
+    await a.t.db.updateTable('webhook_endpoints').set({ previous_secret_expires_at: new Date(Date.now() - 1000) }).where('id', '=', hook.id).execute();
+    await rename('Meta Platforms', 'Meta');
+    await receiver.waitFor(() => receiver.at('/rotate').length === 2, 'a message after the overlap');
+    const after = receiver.at('/rotate')[1];
+    expect(after.signature.split(' ')).toHaveLength(1);
+    expect(new Webhook(rotated.secret).verify(after.body, headers(after))).toMatchObject({ type: 'organisation.renamed' });
+    expect(() => new Webhook(hook.secret).verify(after.body, headers(after))).toThrow();
   });
 
   it('names organisations and alliances from the projections', async () => {

@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { sql } from 'kysely';
 import { createTestApp, TestApp } from '../support/test-app';
 import { Receiver } from './support/receiver';
-import { append, deletePrefixKeys, eventually, joined, startWorker, WEBHOOK_TEST_ENV } from './support/webhook-harness';
+import { append, deletePrefixKeys, eventually, fannedOut, joined, startWorker, WEBHOOK_TEST_ENV } from './support/webhook-harness';
 
 interface DeliveryBody {
   id: string;
@@ -104,12 +104,8 @@ describe('webhook retries and the attempt log', () => {
     const endpoint = await a.as('admin').get(`/webhooks/${hook.id}`).expect(200);
     expect(endpoint.body).toMatchObject({ status: 'disabled', disabledReason: expect.stringMatching(/410 Gone/) });
 
-    await joinSomeone();
-    await eventually(
-      () => a.t.db.selectFrom('subscriptions').select('last_position').where('name', '=', 'webhooks').executeTakeFirst(),
-      (row) => row !== undefined && BigInt(row.last_position) > 0n,
-      'the subscription to move',
-    );
+    await fannedOut(a.t.db, await joinSomeone());
+    expect(await a.t.db.selectFrom('webhook_deliveries').select('id').where('endpoint_id', '=', hook.id).execute()).toHaveLength(1);
     const again = await a.as('admin').post(`/webhooks/${hook.id}/test`).expect(409);
     expect(again.body.detail).toMatch(/disabled/);
     expect(receiver.at('/gone')).toHaveLength(1);

@@ -28,18 +28,22 @@ export class DeliverySweeper {
     const overdueBefore = options.all ? null : new Date(Date.now() - this.config.webhookSweepIntervalMs);
     let after = '0';
     let total = 0;
+    // First attempts found pending are chained among themselves, so they keep their order.
+    const lastFirst = new Map<string, string>();
     for (;;) {
       const page = await this.repository.pendingDeliveries(after, PAGE, overdueBefore);
       if (page.length === 0) {
         break;
       }
       await this.queue.enqueue(
-        page.map((d) => ({
-          deliveryId: d.id,
-          endpointId: d.endpoint_id,
-          first: d.attempts === 0,
-          notBefore: d.next_attempt_at,
-        })),
+        page.map((d) => {
+          const first = d.attempts === 0 && d.event_id !== null;
+          const prevSeq = first ? (lastFirst.get(d.endpoint_id) ?? null) : null;
+          if (first) {
+            lastFirst.set(d.endpoint_id, d.seq);
+          }
+          return { deliveryId: d.id, endpointId: d.endpoint_id, first, seq: d.seq, prevSeq, notBefore: d.next_attempt_at };
+        }),
       );
       total += page.length;
       after = page[page.length - 1].seq;

@@ -1,4 +1,4 @@
-import { EndpointLanes } from './endpoint-lanes';
+import { Admission, EndpointLanes, LaneOptions } from './endpoint-lanes';
 
 function deferred() {
   let resolve!: () => void;
@@ -6,94 +6,138 @@ function deferred() {
   return { promise, resolve };
 }
 
+const never = () => new Promise<void>(() => undefined);
+const instant = async () => undefined;
+const done = <T>(a: Admission<T>) => (a.kind === 'run' ? a.done : Promise.reject(new Error(`parked until ${a.until}`)));
+const tick = () => new Promise((r) => setImmediate(r));
+
 describe('EndpointLanes', () => {
+  const lanes = (options: Partial<LaneOptions> = {}) =>
+    new EndpointLanes({ perEndpoint: 1, maxWaiting: 100, maxWaitingPerEndpoint: 100, ...options });
+
   it('runs at most perEndpoint tasks of one endpoint at a time, in submission order', async () => {
-    const lanes = new EndpointLanes({ perEndpoint: 2, maxWaiting: 100, maxWaitingPerEndpoint: 100 });
+    const l = lanes({ perEndpoint: 2 });
     const started: number[] = [];
     const gates = Array.from({ length: 6 }, deferred);
-    const done = gates.map((gate, i) => {
-      const a = lanes.submit('e1', `j${i}`, true, async () => {
-        started.push(i);
-        await gate.promise;
-        return i;
-      });
-      expect(a.kind).toBe('run');
-      return a.kind === 'run' ? a.done : null;
-    });
-    await Promise.resolve();
+    const runs = gates.map((gate, i) =>
+      done(
+        l.submit('e1', `j${i}`, async () => {
+          started.push(i);
+          await gate.promise;
+        }),
+      ),
+    );
+    await tick();
     expect(started).toEqual([0, 1]);
     gates[1].resolve();
-    await done[1];
-    await new Promise((r) => setImmediate(r));
+    await runs[1];
+    await tick();
     expect(started).toEqual([0, 1, 2]);
     gates.forEach((g) => g.resolve());
-    await Promise.all(done);
+    await Promise.all(runs);
     expect(started).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(lanes.stats()).toEqual({ lanes: 0, active: 0, waiting: 0, parked: 0 });
+    expect(l.stats()).toEqual({ lanes: 0, active: 0, waiting: 0, parked: 0, blocked: 0 });
   });
 
   it('parks what does not fit, so a slow endpoint cannot take the slots of others', () => {
-    const lanes = new EndpointLanes({ perEndpoint: 1, maxWaiting: 2, maxWaitingPerEndpoint: 2 });
-    const never = () => new Promise<void>(() => undefined);
-    expect(lanes.submit('slow', 'a', false, never).kind).toBe('run');
-    expect(lanes.submit('slow', 'b', false, never).kind).toBe('run');
-    expect(lanes.submit('slow', 'c', false, never).kind).toBe('run');
-    expect(lanes.submit('slow', 'd', false, never).kind).toBe('park');
-    // Another endpoint still runs at once: its first slot is not a waiting slot.
-    expect(lanes.submit('fast', 'x', false, never).kind).toBe('run');
-    expect(lanes.stats()).toMatchObject({ active: 2, waiting: 2, parked: 1 });
+    const l = lanes({ maxWaiting: 2, maxWaitingPerEndpoint: 2 });
+    expect(l.submit('slow', 'a', never).kind).toBe('run');
+    expect(l.submit('slow', 'b', never).kind).toBe('run');
+    expect(l.submit('slow', 'c', never).kind).toBe('run');
+    expect(l.submit('slow', 'd', never).kind).toBe('park');
+    expect(l.submit('fast', 'x', never).kind).toBe('run');
+    expect(l.stats()).toMatchObject({ active: 2, waiting: 2, parked: 1 });
   });
 
-  it('keeps first attempts in order across parking', async () => {
+  it('holds a first attempt that arrives before its predecessor until the predecessor starts', async () => {
+    const l = lanes({ predecessorSettled: async () => false });
+    const started: string[] = [];
+    const task = (name: string) => async () => {
+      started.push(name);
+    };
+    const second = l.submitInOrder('e', 'j2', { seq: 2n, prevSeq: 1n }, task('j2'));
+    await tick();
+    expect(started).toEqual([]);
+    const first = await l.submitInOrder('e', 'j1', { seq: 1n, prevSeq: null }, task('j1'));
+    await done(first);
+    await done(await second);
+    expect(started).toEqual(['j1', 'j2']);
+  });
+
+  it('does not wait for a predecessor that Postgres says is settled (after a restart)', async () => {
+    const asked: bigint[] = [];
+    const l = lanes({
+      predecessorSettled: async (seq) => {
+        asked.push(seq);
+        return true;
+      },
+    });
+    await done(await l.submitInOrder('e', 'j9', { seq: 9n, prevSeq: 8n }, instant));
+    expect(asked).toEqual([8n]);
+    // Once seq 9 entered, 10 follows without asking.
+    await done(await l.submitInOrder('e', 'j10', { seq: 10n, prevSeq: 9n }, instant));
+    expect(asked).toEqual([8n]);
+  });
+
+  it('goes anyway when the predecessor never turns up', async () => {
+    const l = lanes({ predecessorWaitMs: 30, predecessorSettled: async () => false });
+    const admission = await l.submitInOrder('e', 'j5', { seq: 5n, prevSeq: 4n }, instant);
+    expect(admission.kind).toBe('run');
+  });
+
+  it('parks a first attempt behind an earlier parked one and keeps the order when they come back', async () => {
     let now = 1_000;
-    const lanes = new EndpointLanes({ perEndpoint: 1, maxWaiting: 0, maxWaitingPerEndpoint: 0, now: () => now });
+    const l = lanes({ maxWaiting: 0, maxWaitingPerEndpoint: 0, now: () => now });
     const gate = deferred();
-    const first = lanes.submit('e', 'j1', true, () => gate.promise);
-    expect(first.kind).toBe('run');
-    const p2 = lanes.submit('e', 'j2', true, async () => undefined);
-    const p3 = lanes.submit('e', 'j3', true, async () => undefined);
+    const a1 = await l.submitInOrder('e', 'j1', { seq: 1n, prevSeq: null }, () => gate.promise);
+    expect(a1.kind).toBe('run');
+    const p2 = await l.submitInOrder('e', 'j2', { seq: 2n, prevSeq: 1n }, instant);
+    const p3 = await l.submitInOrder('e', 'j3', { seq: 3n, prevSeq: 2n }, instant);
     expect(p2.kind).toBe('park');
     expect(p3.kind).toBe('park');
-    const until2 = p2.kind === 'park' ? p2.until : 0;
-    const until3 = p3.kind === 'park' ? p3.until : 0;
-    expect(until3).toBeGreaterThan(until2);
     gate.resolve();
-    await (first.kind === 'run' ? first.done : null);
-    // j4 is new and there is room now, but j2 and j3 were parked first: it queues behind them.
+    await done(a1);
     now += 10;
-    expect(lanes.submit('e', 'j4', true, async () => undefined).kind).toBe('park');
-    // j3 comes back before j2 (it cannot, but if it did): it must not overtake j2.
-    expect(lanes.submit('e', 'j3', true, async () => undefined).kind).toBe('park');
-    const j2 = lanes.submit('e', 'j2', true, async () => undefined);
+    // A new first attempt finds the lane free but j2 and j3 parked ahead of it.
+    expect((await l.submitInOrder('e', 'j4', { seq: 4n, prevSeq: 3n }, instant)).kind).toBe('park');
+    // j3 back before j2 (BullMQ may swap them): it goes again, to return right after j2.
+    const early = await l.submitInOrder('e', 'j3', { seq: 3n, prevSeq: 2n }, instant);
+    expect(early.kind).toBe('park');
+    const j2 = await l.submitInOrder('e', 'j2', { seq: 2n, prevSeq: 1n }, instant);
     expect(j2.kind).toBe('run');
-    await (j2.kind === 'run' ? j2.done : null);
-    expect(lanes.submit('e', 'j3', true, async () => undefined).kind).toBe('run');
+    await done(j2);
+    expect((await l.submitInOrder('e', 'j3', { seq: 3n, prevSeq: 2n }, instant)).kind).toBe('run');
   });
 
-  it('does not hold retries behind parked first attempts', () => {
-    const lanes = new EndpointLanes({ perEndpoint: 1, maxWaiting: 0, maxWaitingPerEndpoint: 0 });
-    const never = () => new Promise<void>(() => undefined);
-    lanes.submit('e', 'a', true, never);
-    expect(lanes.submit('e', 'b', true, never).kind).toBe('park');
-    expect(lanes.submit('other', 'r', false, never).kind).toBe('run');
+  it('a blocked first attempt follows its predecessor into the parked line', async () => {
+    const l = lanes({ maxWaiting: 1, maxWaitingPerEndpoint: 0, predecessorSettled: async () => false });
+    expect(l.submit('e', 'busy', never).kind).toBe('run');
+    const second = l.submitInOrder('e', 'j2', { seq: 2n, prevSeq: 1n }, instant);
+    await tick();
+    const first = await l.submitInOrder('e', 'j1', { seq: 1n, prevSeq: null }, instant);
+    expect(first.kind).toBe('park');
+    const then = await second;
+    expect(then.kind).toBe('park');
+    expect(then.kind === 'park' && first.kind === 'park' && then.until > first.until).toBe(true);
   });
 
-  it('forgets parked jobs that never come back (Redis lost them)', () => {
+  it('does not hold retries behind parked first attempts', async () => {
+    const l = lanes({ maxWaiting: 0, maxWaitingPerEndpoint: 0 });
+    await l.submitInOrder('e', 'a', { seq: 1n, prevSeq: null }, never);
+    expect((await l.submitInOrder('e', 'b', { seq: 2n, prevSeq: 1n }, never)).kind).toBe('park');
+    expect(l.submit('other', 'r', never).kind).toBe('run');
+  });
+
+  it('forgets parked jobs that never come back (Redis lost them)', async () => {
     let now = 0;
-    const lanes = new EndpointLanes({
-      perEndpoint: 1,
-      maxWaiting: 0,
-      maxWaitingPerEndpoint: 0,
-      parkedForgetMs: 1_000,
-      now: () => now,
-    });
+    const l = lanes({ maxWaiting: 1, maxWaitingPerEndpoint: 0, parkedGraceMs: 1_000, predecessorWaitMs: 20, now: () => now });
     const gate = deferred();
-    const a = lanes.submit('e', 'a', true, () => gate.promise);
-    expect(lanes.submit('e', 'lost', true, async () => undefined).kind).toBe('park');
+    const a = await l.submitInOrder('e', 'a', { seq: 1n, prevSeq: null }, () => gate.promise);
+    expect((await l.submitInOrder('e', 'lost', { seq: 2n, prevSeq: 1n }, instant)).kind).toBe('park');
     gate.resolve();
-    return (a.kind === 'run' ? a.done : Promise.resolve()).then(() => {
-      now = 60_000;
-      expect(lanes.submit('e', 'b', true, async () => undefined).kind).toBe('run');
-    });
+    await done(a);
+    now = 120_000;
+    // Its successor no longer parks behind it; it waits briefly for it, then goes.
+    expect((await l.submitInOrder('e', 'b', { seq: 3n, prevSeq: 2n }, instant)).kind).toBe('run');
   });
 });

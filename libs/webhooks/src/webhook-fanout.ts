@@ -82,9 +82,26 @@ export class WebhookFanout {
       return;
     }
     const xid = await this.repository.currentTransactionId(trx);
-    this.queue.enqueueAfterCommit(
-      xid,
-      inserted.map((d) => ({ deliveryId: d.id, endpointId: d.endpoint_id, first: true })),
-    );
+    this.queue.enqueueAfterCommit(xid, await this.chained(trx, inserted));
   };
+
+  /** Each delivery names the endpoint's previous one, so the worker can keep their first attempts in order. */
+  private async chained(trx: Transaction<DB>, inserted: Array<{ id: string; endpoint_id: string; seq: string }>) {
+    const firstOfEndpoint = new Map<string, string>();
+    for (const d of inserted) {
+      if (!firstOfEndpoint.has(d.endpoint_id)) {
+        firstOfEndpoint.set(d.endpoint_id, d.seq);
+      }
+    }
+    const before = await this.repository.previousLogDeliveries(
+      trx,
+      [...firstOfEndpoint].map(([endpointId, seq]) => ({ endpointId, seq })),
+    );
+    const last = new Map<string, string | null>(before);
+    return inserted.map((d) => {
+      const prevSeq = last.get(d.endpoint_id) ?? null;
+      last.set(d.endpoint_id, d.seq);
+      return { deliveryId: d.id, endpointId: d.endpoint_id, first: true, seq: d.seq, prevSeq };
+    });
+  }
 }

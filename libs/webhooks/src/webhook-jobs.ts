@@ -13,6 +13,9 @@ export interface DeliverJobData {
   endpointId: string;
   /** A first attempt from the log: these start in log order per endpoint. */
   first: boolean;
+  /** The delivery's seq and that of the endpoint's previous delivery from the log (decimal strings). */
+  seq?: string;
+  prevSeq?: string | null;
 }
 
 /** A job's payload follows from its name. */

@@ -225,6 +225,29 @@ export class WebhooksRepository {
     return result.rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
   }
 
+  /** For each (endpoint, seq): the seq of the endpoint's previous delivery from the log, if any. */
+  async previousLogDeliveries(trx: Transaction<DB>, firsts: Array<{ endpointId: string; seq: string }>) {
+    const result = await sql<{ endpoint_id: string; prev: string | null }>`
+      SELECT f.endpoint_id::text AS endpoint_id,
+             (SELECT d.seq::text FROM webhook_deliveries d
+              WHERE d.endpoint_id = f.endpoint_id AND d.event_id IS NOT NULL AND d.seq < f.seq
+              ORDER BY d.seq DESC LIMIT 1) AS prev
+      FROM unnest(${firsts.map((f) => f.endpointId)}::uuid[], ${firsts.map((f) => f.seq)}::bigint[]) AS f(endpoint_id, seq)`.execute(
+      trx,
+    );
+    return new Map(result.rows.map((r) => [r.endpoint_id, r.prev]));
+  }
+
+  /** A first attempt needs no waiting for once it was made, or the delivery is settled or gone. */
+  async firstAttemptSettled(seq: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('webhook_deliveries')
+      .select(['attempts', 'status'])
+      .where('seq', '=', seq)
+      .executeTakeFirst();
+    return !row || row.attempts > 0 || row.status !== 'pending';
+  }
+
   /** Assigns the transaction id if there is none yet; the enqueue waits for it to commit. */
   async currentTransactionId(trx: Transaction<DB>): Promise<string> {
     const result = await sql<{ xid: string }>`SELECT pg_current_xact_id()::text AS xid`.execute(trx);
@@ -387,7 +410,7 @@ export class WebhooksRepository {
   pendingDeliveries(afterSeq: string, limit: number, overdueBefore: Date | null) {
     let query = this.db
       .selectFrom('webhook_deliveries')
-      .select(['id', 'seq', 'endpoint_id', 'attempts', 'next_attempt_at'])
+      .select(['id', 'seq', 'endpoint_id', 'event_id', 'attempts', 'next_attempt_at'])
       .where('status', '=', 'pending')
       .where('seq', '>', afterSeq);
     if (overdueBefore) {

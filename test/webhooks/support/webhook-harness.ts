@@ -77,6 +77,15 @@ export async function eventually<T>(
   }
 }
 
+/** Until the webhook subscription has handled the log up to this event (its deliveries exist). */
+export function fannedOut(db: Database, event: { position: string }) {
+  return eventually(
+    () => db.selectFrom('subscriptions').select('last_position').where('name', '=', 'webhooks').executeTakeFirst(),
+    (row) => row !== undefined && BigInt(row.last_position) >= BigInt(event.position),
+    `the webhook subscription to pass position ${event.position}`,
+  );
+}
+
 export async function deliveryStatuses(db: Database, endpointId: string) {
   const rows = await db
     .selectFrom('webhook_deliveries')

@@ -1,10 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { DeliverJobData, DeliveryAttempts, EndpointLanes, WebhookJob, WebhookQueue } from '@app/webhooks';
+import {
+  Admission,
+  AttemptResult,
+  DeliverJobData,
+  DeliveryAttempts,
+  EndpointLanes,
+  WebhookJob,
+  WebhookQueue,
+  WebhooksRepository,
+} from '@app/webhooks';
 import { OnJob } from '../jobs/on-job.decorator';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SEQ = /^\d{1,19}$/;
 /** Postgres unreachable or similar: try the job again after this, without counting an attempt. */
 const UNEXPECTED_ERROR_DELAY_MS = 5_000;
 
@@ -13,7 +23,9 @@ export function parseDeliverJob(data: unknown): DeliverJobData {
   if (typeof d.deliveryId !== 'string' || !UUID.test(d.deliveryId) || typeof d.endpointId !== 'string' || !UUID.test(d.endpointId)) {
     throw new Error(`not a ${WebhookJob.Deliver} payload: ${JSON.stringify(data).slice(0, 200)}`);
   }
-  return { deliveryId: d.deliveryId, endpointId: d.endpointId, first: d.first === true };
+  const seq = typeof d.seq === 'string' && SEQ.test(d.seq) ? d.seq : undefined;
+  const prevSeq = typeof d.prevSeq === 'string' && SEQ.test(d.prevSeq) ? d.prevSeq : null;
+  return { deliveryId: d.deliveryId, endpointId: d.endpointId, first: d.first === true, seq, prevSeq };
 }
 
 /**
@@ -29,6 +41,7 @@ export class WebhookDeliveryProcessor {
 
   constructor(
     private readonly attempts: DeliveryAttempts,
+    repository: WebhooksRepository,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     // Waiting jobs hold BullMQ slots; a reserve stays free so other endpoints' jobs get fetched.
@@ -38,20 +51,28 @@ export class WebhookDeliveryProcessor {
       perEndpoint: config.webhookEndpointConcurrency,
       maxWaiting,
       maxWaitingPerEndpoint: maxWaiting,
-      parkedForgetMs: 2 * config.webhookSweepIntervalMs + config.webhookLockDurationMs,
+      parkedGraceMs: config.webhookSweepIntervalMs + config.webhookLockDurationMs,
+      predecessorSettled: (seq) => repository.firstAttemptSettled(seq.toString()),
     });
   }
 
   @OnJob(WebhookQueue.Deliveries, WebhookJob.Deliver)
   async deliver(job: Job, token?: string): Promise<string> {
     const data = parseDeliverJob(job.data);
-    const admission = this.lanes.submit(data.endpointId, data.deliveryId, data.first, () =>
-      this.attempts.attempt(data.deliveryId),
-    );
+    const task = () => this.attempts.attempt(data.deliveryId);
+    const admission: Admission<AttemptResult> =
+      data.first && data.seq !== undefined
+        ? await this.lanes.submitInOrder(
+            data.endpointId,
+            data.deliveryId,
+            { seq: BigInt(data.seq), prevSeq: data.prevSeq ? BigInt(data.prevSeq) : null },
+            task,
+          )
+        : this.lanes.submit(data.endpointId, data.deliveryId, task);
     if (admission.kind === 'park') {
       return this.later(job, token, admission.until);
     }
-    let result;
+    let result: AttemptResult;
     try {
       result = await admission.done;
     } catch (error) {
