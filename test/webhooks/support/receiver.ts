@@ -34,6 +34,8 @@ export class Receiver {
   private readonly waiters = new Set<() => void>();
   private server!: Server;
   port = 0;
+  /** Requests received and not answered yet. */
+  open = 0;
 
   static async start(): Promise<Receiver> {
     const receiver = new Receiver();
@@ -121,10 +123,14 @@ export class Receiver {
       for (const wake of [...this.waiters]) {
         wake();
       }
+      this.open++;
       if (reply.hang) {
         return;
       }
-      const send = () => res.writeHead(reply.status ?? 200, reply.headers ?? {}).end(reply.body ?? 'ok');
+      const send = () => {
+        this.open--;
+        res.writeHead(reply.status ?? 200, reply.headers ?? {}).end(reply.body ?? 'ok');
+      };
       if (reply.after) {
         void reply.after.then(send);
       } else if (reply.delayMs) {
