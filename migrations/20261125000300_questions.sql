@@ -4,14 +4,18 @@
 -- about the present never touches closed history, and one about the past touches only the
 -- rows closed after its knownAt.
 
--- Current belief: covering, so counts and stats are index-only scans.
+-- Current belief. Covering (every column a member list, a change list or a count reads), so
+-- the member set is an index-only scan; valid_to is a key column so that "valid_to > D" is
+-- checked in the index, not on the heap.
 CREATE INDEX membership_intervals_current_cover_idx ON membership_intervals
-  (alliance_id, valid_from) INCLUDE (valid_to, recorded_from, organisation_id)
+  (alliance_id, valid_from, valid_to)
+  INCLUDE (recorded_from, organisation_id, role, since_text, since_precision, until_text, until_precision)
   WHERE recorded_to IS NULL;
 
--- Closed rows by when they were closed: "believed at K" = closed after K.
+-- Closed rows by when they were closed: "believed at K" = closed after K. Covering likewise.
 CREATE INDEX membership_intervals_closed_idx ON membership_intervals
-  (alliance_id, recorded_to) INCLUDE (recorded_from, valid_from, valid_to, organisation_id)
+  (alliance_id, recorded_to)
+  INCLUDE (recorded_from, valid_from, valid_to, organisation_id, role, since_text, since_precision, until_text, until_precision)
   WHERE recorded_to IS NOT NULL;
 
 -- The same two halves for one organisation's memberships; the current half also finds a
@@ -20,6 +24,11 @@ CREATE INDEX membership_intervals_org_current_idx ON membership_intervals (organ
   WHERE recorded_to IS NULL;
 CREATE INDEX membership_intervals_org_closed_idx ON membership_intervals (organisation_id, recorded_to)
   WHERE recorded_to IS NOT NULL;
+
+-- Renames only: names are read as "the registration name unless a rename holds", and most
+-- organisations are never renamed.
+CREATE INDEX organisation_names_renames_idx ON organisation_names (organisation_id, valid_from)
+  WHERE valid_from IS NOT NULL;
 
 -- Superseded by the indexes above (every reader of membership_intervals goes through them);
 -- each index dropped is one less to maintain on every projected event.

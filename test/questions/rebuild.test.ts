@@ -81,8 +81,11 @@ describe('npm run projections:rebuild', () => {
     const result = await rebuilder.rebuild();
     expect(result.events).toBe(Number((await sql<{ n: string }>`SELECT count(*) AS n FROM events`.execute(a.t.db)).rows[0].n));
     expect(await snapshot()).toEqual(inline);
-    // Batch boundaries anywhere, even inside one transaction's events, change nothing.
+    // Batch boundaries anywhere, even inside one transaction's events, change nothing; nor
+    // does replaying in global position order instead of stream by stream.
     await rebuilder.rebuild({ batchSize: 7 });
+    expect(await snapshot()).toEqual(inline);
+    await rebuilder.rebuild({ order: 'position', batchSize: 13 });
     expect(await snapshot()).toEqual(inline);
   });
 
