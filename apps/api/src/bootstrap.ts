@@ -5,7 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@app/config';
 import { AppModule } from './app.module';
-import { requireJsonBody } from './common/media-type.middleware';
+import { bodyParserProblems, requireJsonBody } from './common/media-type.middleware';
 import { ProblemFilter } from './common/problem.filter';
 import { strictValidationPipe } from './common/validation';
 import { httpMetrics } from './metrics/http-metrics.middleware';
@@ -21,6 +21,7 @@ export async function createApi(config: AppConfig): Promise<INestApplication> {
   app.use(httpMetrics);
   app.use(requireJsonBody);
   app.useBodyParser('json', { limit: '1mb', type: ['application/json', 'application/*+json'] });
+  app.use(bodyParserProblems);
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(strictValidationPipe());
   app.enableShutdownHooks();

@@ -22,8 +22,9 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (found.rowCount === 0) {
       await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((error: { code?: string }) => {
-        // 42P04: another process created it between our check and our create.
-        if (error.code !== '42P04') {
+        // Another process created it between our check and our create: 42P04, or 23505 when
+        // both inserts race on pg_database's unique index.
+        if (error.code !== '42P04' && error.code !== '23505') {
           throw error;
         }
       });

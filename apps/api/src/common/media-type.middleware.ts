@@ -17,3 +17,23 @@ export function requireJsonBody(req: Request, res: Response, next: NextFunction)
   }
   next();
 }
+
+/**
+ * The JSON parser's own refusals (malformed JSON, over 1 MiB) answered as problem+json with
+ * the field named, before Nest turns them into a bare 400.
+ */
+export function bodyParserProblems(error: unknown, _req: Request, res: Response, next: NextFunction) {
+  const e = error as { type?: string; message?: string };
+  if (e?.type === 'entity.parse.failed') {
+    res
+      .status(400)
+      .type('application/problem+json')
+      .send(JSON.stringify(problem(400, `body: not valid JSON (${e.message ?? 'parse error'})`, [{ field: 'body', message: 'not valid JSON' }])));
+    return;
+  }
+  if (e?.type === 'entity.too.large') {
+    res.status(413).type('application/problem+json').send(JSON.stringify(problem(413, 'request body is larger than 1 MiB')));
+    return;
+  }
+  next(error);
+}
