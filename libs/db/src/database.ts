@@ -1,9 +1,10 @@
-import { Kysely, PostgresDialect } from 'kysely';
-import { Pool, PoolConfig, types } from 'pg';
+import { createHash } from 'node:crypto';
+import { Kysely, PostgresDialect, PostgresPool, PostgresPoolClient } from 'kysely';
+import { Pool, PoolClient, PoolConfig, types } from 'pg';
+import type { DB } from './schema';
 
 // Valid dates stay 'YYYY-MM-DD' strings: a JS Date would drag a time zone into a calendar date.
 types.setTypeParser(types.builtins.DATE, (value) => value);
-import type { DB } from './schema';
 
 export type Database = Kysely<DB>;
 
@@ -14,6 +15,50 @@ export function createPool(connectionString: string, options: PoolConfig = {}): 
   return pool;
 }
 
+/** Statements longer than this, or past this many distinct texts, run unnamed (unprepared). */
+const MAX_PREPARED_TEXT = 4_000;
+const MAX_PREPARED = 400;
+const names = new Map<string, string>();
+
+function statementName(text: string): string | undefined {
+  const known = names.get(text);
+  if (known || text.length > MAX_PREPARED_TEXT || names.size >= MAX_PREPARED) {
+    return known;
+  }
+  const name = `k_${createHash('sha1').update(text).digest('base64url')}`;
+  names.set(text, name);
+  return name;
+}
+
+/**
+ * Kysely's statements are fixed templates, so naming them lets Postgres parse and plan each
+ * once per connection instead of on every call (measured on the single append: 136% of raw
+ * INSERT throughput prepared, ~55% unprepared). Variable texts (multi-row VALUES of varying
+ * length) stop being named once MAX_PREPARED distinct texts were seen in this process.
+ */
+class PreparingPool implements PostgresPool {
+  constructor(private readonly pool: Pool) {}
+
+  async connect(): Promise<PostgresPoolClient> {
+    const client: PoolClient = await this.pool.connect();
+    return {
+      query: ((text: unknown, values?: unknown[]) => {
+        if (typeof text !== 'string') {
+          // Cursors (Kysely's stream()) pass through untouched.
+          return client.query(text as never, values as never);
+        }
+        const name = values && values.length > 0 ? statementName(text) : undefined;
+        return client.query(name ? { name, text, values } : { text, values });
+      }) as unknown as PostgresPoolClient["query"],
+      release: () => client.release(),
+    };
+  }
+
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
 export function createDatabase(pool: Pool): Database {
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool: new PreparingPool(pool) }) });
 }
