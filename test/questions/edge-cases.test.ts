@@ -121,6 +121,13 @@ describe('questions: edge cases', () => {
     expect(changes.body.joined.map((j: { organisationId: string }) => j.organisationId)).toEqual(['meta', 'quoted', 'tum']);
     expect(changes.body.left).toEqual([expect.objectContaining({ organisationId: 'ibm', name: 'IBM', on: '2024-06-15' })]);
     expect(changes.body.events.map((e: { data: { on: string } }) => e.data.on)).toEqual(['2019-03', '2020', '2024-05', '2024-06-15']);
+    expect(changes.body.nextCursor).toBeNull();
+    const page1 = await get('/alliances/ai-alliance/changes?from=2019-01-01&to=2024-06-15&limit=3').expect(200);
+    expect(page1.body.events.map((e: { data: { on: string } }) => e.data.on)).toEqual(['2019-03', '2020', '2024-05']);
+    expect(page1.body.joined).toEqual(changes.body.joined);
+    const page2 = await get(`/alliances/ai-alliance/changes?from=2019-01-01&to=2024-06-15&limit=3&cursor=${page1.body.nextCursor}`).expect(200);
+    expect(page2.body.events.map((e: { data: { on: string } }) => e.data.on)).toEqual(['2024-06-15']);
+    expect(page2.body.nextCursor).toBeNull();
     const stats = await get('/alliances/ai-alliance/stats?at=2024-05-02').expect(200);
     expect(stats.body).toMatchObject({ count: 4, byCountry: { DE: 1, FR: 1, US: 2 }, byKind: { company: 2, nonprofit: 1, university: 1 } });
     const timeline = await get('/alliances/ai-alliance/timeline?at=2024-12-31').expect(200);
@@ -180,6 +187,7 @@ describe('questions: edge cases', () => {
       ['/alliances/ai-alliance/members.csv?limit=5', 'limit'],
       ['/alliances/ai-alliance/changes?to=2020', 'from'],
       ['/alliances/ai-alliance/changes?from=2021&to=2020', 'to'],
+      ['/alliances/ai-alliance/changes?from=2020&cursor=2020-13-01.5', 'cursor'],
       ['/alliances/ai-alliance/stats?at=2019&at=2020', 'at'],
       ['/alliances/ai-alliance/timeline?from=2019', 'from'],
       ['/organisations/ibm/history?cursor=x', 'cursor'],

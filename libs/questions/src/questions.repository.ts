@@ -14,6 +14,12 @@ export interface MemberFilter {
   kind?: string;
 }
 
+/** Where a page of a change list's events ends: the last event's valid date and log position. */
+export interface FactCursor {
+  date: string;
+  position: string;
+}
+
 type Subject = { allianceId: string } | { organisationId: string };
 
 interface IntervalRow {
@@ -190,17 +196,22 @@ export class QuestionsRepository {
     return result.rows;
   }
 
-  /** Joins and leaves dated from < on <= to, recorded by knownAt, in valid-time order. */
-  async factsBetween(allianceId: string, from: string, to: string, knownAt: Date) {
-    const result = await this.read(sql<EventRow & { retracted_by: string | null; retracted_at: Date | null }>`
-      SELECT ${EVENT_COLUMNS}, f.retracted_by::text, f.retracted_at
+  /**
+   * Joins and leaves dated from < on <= to, recorded by knownAt, in valid-time order (date,
+   * then log position), after `after`.
+   */
+  async factsBetween(allianceId: string, from: string, to: string, knownAt: Date, page: { limit: number; after: FactCursor | null }) {
+    const result = await this.read(sql<EventRow & { on_date: string; retracted_by: string | null; retracted_at: Date | null }>`
+      SELECT ${EVENT_COLUMNS}, f.on_date, f.retracted_by::text, f.retracted_at
       FROM membership_facts f JOIN events e ON e.event_id = f.event_id
       WHERE f.alliance_id = ${allianceId} AND f.on_date > ${from}::date AND f.on_date <= ${to}::date
         AND f.recorded_at <= ${knownAt}
-      ORDER BY f.on_date, f.position`);
+        AND ${page.after === null ? sql`TRUE` : sql`(f.on_date, f.position) > (${page.after.date}::date, ${page.after.position}::bigint)`}
+      ORDER BY f.on_date, f.position
+      LIMIT ${page.limit}`);
     return result.rows.map((r) => {
       const retracted = r.retracted_at !== null && r.retracted_at <= knownAt;
-      return { event: toRecordedEvent(r), retracted, retractedBy: retracted ? r.retracted_by : null };
+      return { event: toRecordedEvent(r), date: r.on_date, retracted, retractedBy: retracted ? r.retracted_by : null };
     });
   }
 

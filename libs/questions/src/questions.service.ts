@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { eventView, notFound, todayIso, ValidDate } from '@app/shared';
 import { toCsv } from './csv';
-import { MemberFilter, Moment, QuestionsRepository } from './questions.repository';
+import { FactCursor, MemberFilter, Moment, QuestionsRepository } from './questions.repository';
 import { renderTimelineSvg } from './timeline-svg';
 
 /** What every question gets: the world on `at`, as known at `knownAt`. */
@@ -74,12 +74,15 @@ export class QuestionsService {
   }
 
   /** `at` names the organisations (it defaults to `to`); the member sets are compared on `from` and `to`. */
-  async changes(allianceId: string, from: ValidDate, to: ValidDate, ask: Ask) {
+  /** `events` is a list like any other: `limit` of them after `cursor`, and `nextCursor`. */
+  async changes(allianceId: string, from: ValidDate, to: ValidDate, ask: Ask, page: { limit: number; cursor: FactCursor | null }) {
     await this.alliance(allianceId);
     const [changed, facts] = await Promise.all([
       this.repo.changes(allianceId, from.date, to.date, moment(ask), todayIso()),
-      this.repo.factsBetween(allianceId, from.date, to.date, ask.knownAt),
+      this.repo.factsBetween(allianceId, from.date, to.date, ask.knownAt, { limit: page.limit + 1, after: page.cursor }),
     ]);
+    const shown = facts.slice(0, page.limit);
+    const last = shown[shown.length - 1];
     const view = (r: (typeof changed)[number], on: string | null, precision: string | null) => ({
       organisationId: r.organisation_id,
       name: r.name,
@@ -96,7 +99,8 @@ export class QuestionsService {
       ...echo(ask),
       joined: changed.filter((r) => r.change === 'joined').map((r) => view(r, r.since_text, r.since_precision)),
       left: changed.filter((r) => r.change === 'left').map((r) => view(r, r.until_text, r.until_precision)),
-      events: facts.map((f) => ({ ...eventView(f.event), retracted: f.retracted, retractedBy: f.retractedBy })),
+      events: shown.map((f) => ({ ...eventView(f.event), retracted: f.retracted, retractedBy: f.retractedBy })),
+      nextCursor: facts.length > page.limit ? `${last.date}.${last.event.position}` : null,
     };
   }
 

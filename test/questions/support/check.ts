@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Api } from './http';
+import type { Api, Reply } from './http';
 import type { History } from './histories';
 import { firstDay, Interval, precisionOf, Rng } from './model';
 
@@ -154,7 +154,20 @@ export async function checkHistory(api: Api, h: History, rng: Rng, moments = 4):
         }
         const [from, to] = [firstDay(fromOn), firstDay(toOn)];
         const url = `/alliances/${a}/changes${query({ from: fromOn, to: toOn, knownAt })}`;
-        const res = await get(url);
+        // The events come in pages when a limit is given; the sets are whole on every page.
+        const limit = rng.chance(0.4) ? 1 + rng.int(3) : null;
+        const events: unknown[] = [];
+        let res: Reply | null = null;
+        let cursor: string | null = null;
+        for (;;) {
+          const pageUrl = `/alliances/${a}/changes${query({ from: fromOn, to: toOn, knownAt, limit: limit === null ? null : String(limit), cursor })}`;
+          res = await get(pageUrl);
+          events.push(...res.body.events.map((e: { id: string; retracted: boolean }) => ({ id: e.id, retracted: e.retracted })));
+          cursor = res.body.nextCursor;
+          if (!cursor) {
+            break;
+          }
+        }
         const before = m.membersOn(K, from, (i) => i.allianceId === a);
         const after = m.membersOn(K, to, (i) => i.allianceId === a);
         const has = (set: Interval[], o: string) => set.some((i) => i.organisationId === o);
@@ -167,11 +180,7 @@ export async function checkHistory(api: Api, h: History, rng: Rng, moments = 4):
             left: before.filter((i) => !has(after, i.organisationId)).map((i) => change(i.organisationId, i.to!.on)).sort(byId),
             events: m.membershipEventsBetween(K, a, from, to),
           },
-          {
-            joined: res.body.joined,
-            left: res.body.left,
-            events: res.body.events.map((e: { id: string; retracted: boolean }) => ({ id: e.id, retracted: e.retracted })),
-          },
+          { joined: res!.body.joined, left: res!.body.left, events },
         );
       }
 

@@ -4,7 +4,7 @@ import { QuestionsService } from '@app/questions';
 import { parseLimit, SlugPipe } from '../common/params';
 import { badRequest } from '../common/problem';
 import { rejectUnknown } from '../organisations/organisations.controller';
-import { askParams, dateParam, memberFilter, requiredDate, slugCursor } from './ask';
+import { askParams, dateParam, factCursor, memberFilter, requiredDate, slugCursor } from './ask';
 
 const AT = { name: 'at', required: false, description: 'YYYY, YYYY-MM or YYYY-MM-DD (a partial date means its first day); default today' };
 const KNOWN_AT = { name: 'knownAt', required: false, description: 'ISO 8601 timestamp, inclusive; default now' };
@@ -61,15 +61,20 @@ export class AllianceQuestionsController {
   @ApiQuery({ name: 'to', required: false, description: 'YYYY, YYYY-MM or YYYY-MM-DD; default today' })
   @ApiQuery({ ...AT, description: 'the date whose names are shown; default `to`' })
   @ApiQuery(KNOWN_AT)
+  @ApiQuery({ name: 'limit', required: false, description: 'events per page, 1..10000, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
   changes(@Param('id', SlugPipe) id: string, @Query() query: Query_) {
-    const { from, to, at, knownAt, ...rest } = query;
+    const { from, to, at, knownAt, limit, cursor, ...rest } = query;
     rejectUnknown(rest);
     const fromDate = requiredDate(from, 'from');
     const toDate = dateParam(to, 'to');
     if (toDate.date < fromDate.date) {
       throw badRequest('to', `must not be before from (${fromDate.on})`);
     }
-    return this.questions.changes(id, fromDate, toDate, askParams({ at, knownAt }, toDate));
+    return this.questions.changes(id, fromDate, toDate, askParams({ at, knownAt }, toDate), {
+      limit: parseLimit(limit),
+      cursor: factCursor(cursor),
+    });
   }
 
   @Get(':id/stats')

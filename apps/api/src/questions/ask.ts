@@ -1,6 +1,6 @@
 import { ORGANISATION_KINDS } from '@app/organisations';
-import type { Ask, MemberFilter } from '@app/questions';
-import { COUNTRY_CODES, parseValidDate, SLUG, ValidDate } from '@app/shared';
+import type { Ask, FactCursor, MemberFilter } from '@app/questions';
+import { COUNTRY_CODES, parseValidDate, SLUG, ValidDate, validDateProblem } from '@app/shared';
 import { badRequest } from '../common/problem';
 import { parseAt, parseKnownAt } from '../common/params';
 
@@ -61,4 +61,16 @@ export function positionCursor(value: unknown): string | null {
     throw badRequest('cursor', 'must be the nextCursor of the previous page');
   }
   return value;
+}
+
+/** A change list's cursor: the valid date and position of the last event of the previous page. */
+export function factCursor(value: unknown): FactCursor | null {
+  if (value === undefined || value === '') {
+    return null;
+  }
+  const m = typeof value === 'string' ? /^(\d{4}-\d{2}-\d{2})\.(\d{1,19})$/.exec(value) : null;
+  if (!m || validDateProblem(m[1]) !== null) {
+    throw badRequest('cursor', 'must be the nextCursor of the previous page');
+  }
+  return { date: m[1], position: m[2] };
 }
