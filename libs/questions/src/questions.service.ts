@@ -26,11 +26,11 @@ export class QuestionsService {
   constructor(private readonly repo: QuestionsRepository) {}
 
   async members(allianceId: string, ask: Ask, filter: MemberFilter, page: { limit: number; cursor: string | null }) {
-    await this.alliance(allianceId);
-    const { total, members } = await this.repo.members(allianceId, moment(ask), todayIso(), filter, {
-      limit: page.limit + 1,
-      cursor: page.cursor,
-    });
+    // The 404 check and the question run side by side: the question is empty for an unknown id.
+    const [, { total, members }] = await Promise.all([
+      this.alliance(allianceId),
+      this.repo.members(allianceId, moment(ask), todayIso(), filter, { limit: page.limit + 1, cursor: page.cursor }),
+    ]);
     const shown = members.slice(0, page.limit);
     return {
       allianceId,
@@ -60,8 +60,7 @@ export class QuestionsService {
   }
 
   async stats(allianceId: string, ask: Ask) {
-    await this.alliance(allianceId);
-    const rows = await this.repo.stats(allianceId, moment(ask));
+    const [, rows] = await Promise.all([this.alliance(allianceId), this.repo.stats(allianceId, moment(ask))]);
     const byCountry: Record<string, number> = {};
     const byKind: Record<string, number> = {};
     let count = 0;
