@@ -6,8 +6,15 @@ import { retryDelay, verdictOf } from './retry-policy';
 import { SecretBox } from './secret-box';
 import { signWebhook } from './signer';
 import { WebhookSender } from './webhook-sender';
+import { AttemptRecorder } from './attempt-recorder';
 import { WebhooksRepository } from './webhooks.repository';
+
+export type AttemptRow = NonNullable<Awaited<ReturnType<WebhooksRepository['loadForAttempt']>>>;
+import type { Slot } from './endpoint-lanes';
 import { attemptDuration, firstAttemptLag } from './webhook-metrics';
+
+/** For callers outside a lane: no per-endpoint limit. */
+const NO_LIMIT: Slot = { acquire: () => Promise.resolve(), release: () => undefined };
 
 export type AttemptResult =
   /** Nothing more to do for this job: succeeded, failed, exhausted, or no longer pending. */
@@ -29,13 +36,18 @@ export class DeliveryAttempts implements OnApplicationShutdown {
 
   constructor(
     private readonly repository: WebhooksRepository,
+    private readonly recorder: AttemptRecorder,
     private readonly sender: WebhookSender,
     private readonly box: SecretBox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async attempt(deliveryId: string): Promise<AttemptResult> {
-    const d = await this.repository.loadForAttempt(deliveryId);
+  /**
+   * `slot` is held for the request alone: reading and recording do not count against the
+   * endpoint. `loaded` spares the read when the caller has just read the delivery.
+   */
+  async attempt(deliveryId: string, slot: Slot = NO_LIMIT, loaded?: AttemptRow): Promise<AttemptResult> {
+    const d = loaded ?? (await this.repository.loadForAttempt(deliveryId));
     if (!d || d.status !== 'pending') {
       // Deleted with its endpoint, or already settled (a duplicate job after a crash or a flush).
       return { kind: 'done', status: 'skipped' };
@@ -48,12 +60,19 @@ export class DeliveryAttempts implements OnApplicationShutdown {
       return { kind: 'later', at: d.next_attempt_at };
     }
 
+    const secrets = this.secretsOf(d);
+    await slot.acquire();
     const at = new Date();
+    let sent;
+    try {
+      const headers = signWebhook(secrets, d.message_id, Math.floor(at.getTime() / 1000), d.payload);
+      sent = await this.sender.send(d.url, headers, d.payload);
+    } finally {
+      slot.release();
+    }
     if (d.attempts === 0) {
       firstAttemptLag.observe(Math.max(0, at.getTime() - d.created_at.getTime()) / 1000);
     }
-    const headers = signWebhook(this.secretsOf(d), d.message_id, Math.floor(at.getTime() / 1000), d.payload);
-    const sent = await this.sender.send(d.url, headers, d.payload);
     attemptDuration.observe(sent.durationMs / 1000);
 
     const verdict = verdictOf(sent);
@@ -61,7 +80,7 @@ export class DeliveryAttempts implements OnApplicationShutdown {
     const status: WebhookDeliveryStatus =
       verdict.kind === 'succeeded' ? 'succeeded' : verdict.kind === 'retry' ? (retry === null ? 'exhausted' : 'pending') : 'failed';
     const nextAttemptAt = retry === null ? null : new Date(Date.now() + retry);
-    const recorded = await this.repository.recordAttempt({
+    const failingSince = await this.recorder.record({
       deliveryId,
       endpointId: d.endpoint_id,
       at,
@@ -80,7 +99,7 @@ export class DeliveryAttempts implements OnApplicationShutdown {
       return { kind: 'done', status: 'gone' };
     }
     if (verdict.kind !== 'succeeded') {
-      await this.disableIfFailingTooLong(d.endpoint_id, recorded?.failing_since ?? null);
+      await this.disableIfFailingTooLong(d.endpoint_id, failingSince);
     }
     return nextAttemptAt ? { kind: 'later', at: nextAttemptAt } : { kind: 'done', status };
   }

@@ -1,22 +1,47 @@
 export interface LaneOptions {
   /** Attempts in flight to one endpoint. */
   perEndpoint: number;
-  /** Jobs that may wait in this process, over all endpoints, before more are parked. */
+  /** Jobs that may wait in this process, over all endpoints. */
   maxWaiting: number;
   /** Jobs that may wait in this process for one endpoint. */
   maxWaitingPerEndpoint: number;
-  /** Longest park; a dead endpoint's backlog comes back at most this often. */
-  maxParkMs?: number;
-  /** A parked job not back this long after its time is taken for lost (Redis lost it). */
-  parkedGraceMs?: number;
   /** How long a first attempt waits for its predecessor before it goes anyway. */
   predecessorWaitMs?: number;
+  /** Longest park of a retry that found its endpoint busy. */
+  maxParkMs?: number;
+  now?: () => number;
+}
+
+/**
+ * A place in an endpoint's line. The task prepares (reads the database) without it, calls
+ * `acquire()` right before the request and `release()` right after: only requests count
+ * against the endpoint's concurrency, and they leave in the order the tasks entered.
+ */
+export interface Slot {
+  acquire(): Promise<void>;
+  release(): void;
+}
+
+export type LaneTask<T> = (slot: Slot) => Promise<T>;
+
+export interface LaneHooks {
   /**
-   * True when the predecessor needs no waiting for: attempted or settled already (by another
+   * True when a predecessor needs no waiting for: attempted or settled already (by another
    * process, or before a restart). Asked when this process has not seen it start.
    */
-  predecessorSettled?: (seq: bigint) => Promise<boolean>;
-  now?: () => number;
+  predecessorSettled(seq: bigint): Promise<boolean>;
+  /** The endpoint's pending first attempts after `afterSeq`, in seq order, at most `limit`. */
+  pendingFirsts(endpointId: string, afterSeq: bigint, limit: number): Promise<PulledDelivery[]>;
+  /** Runs a first attempt taken from Postgres (it has no BullMQ job of its own). */
+  runPulled(endpointId: string, delivery: PulledDelivery, slot: Slot): Promise<void>;
+  onError(error: unknown): void;
+}
+
+export interface PulledDelivery {
+  id: string;
+  seq: bigint;
+  /** Whatever the reader got with it, handed back to runPulled. */
+  row?: unknown;
 }
 
 /** Where a first attempt stands in its endpoint's log order. */
@@ -29,102 +54,94 @@ export interface LogOrder {
 export type Admission<T> =
   /** The task runs now or as soon as the endpoint has a free slot; `done` settles with it. */
   | { kind: 'run'; done: Promise<T> }
-  /** Not now: put the job back (BullMQ delayed) until this time. */
-  | { kind: 'park'; until: number };
+  /** A retry that found the endpoint busy: put the job back (BullMQ delayed) until then. */
+  | { kind: 'park'; until: number }
+  /**
+   * A first attempt behind a backlog: the job may end; the lane takes the delivery from
+   * Postgres, in seq order, when it has room.
+   */
+  | { kind: 'defer' }
+  /** This process already holds the delivery (taken from Postgres); look again later. */
+  | { kind: 'busy'; until: number };
 
-interface Parked {
-  /** Set for first attempts: their place in the log order. */
-  seq: bigint | null;
-  until: number;
-}
+class Ticket implements Slot {
+  granted = false;
+  released = false;
+  wants = false;
+  grantedAt = 0;
+  counted = false;
+  private grant!: () => void;
+  readonly turn = new Promise<void>((resolve) => (this.grant = resolve));
 
-/** Parked first attempts by seq; entries that left `parked` are skipped lazily. */
-class SeqHeap {
-  private readonly items: Array<{ seq: bigint; jobId: string }> = [];
+  constructor(
+    private readonly lane: Lane,
+    private readonly lanes: { pump(lane: Lane): void; release(lane: Lane, ticket: Ticket): void },
+  ) {}
 
-  push(item: { seq: bigint; jobId: string }) {
-    const a = this.items;
-    a.push(item);
-    for (let i = a.length - 1; i > 0; ) {
-      const up = (i - 1) >> 1;
-      if (a[up].seq <= a[i].seq) {
-        break;
-      }
-      [a[up], a[i]] = [a[i], a[up]];
-      i = up;
+  acquire(): Promise<void> {
+    if (!this.wants && !this.released) {
+      this.wants = true;
+      this.lanes.pump(this.lane);
+    }
+    return this.turn;
+  }
+
+  release(): void {
+    if (!this.released) {
+      this.released = true;
+      this.lanes.release(this.lane, this);
     }
   }
 
-  /** The smallest item for which `live` holds, dropping the others on the way. */
-  peek(live: (item: { seq: bigint; jobId: string }) => boolean) {
-    while (this.items.length > 0 && !live(this.items[0])) {
-      this.pop();
-    }
-    return this.items[0];
-  }
-
-  private pop() {
-    const a = this.items;
-    const last = a.pop()!;
-    if (a.length === 0) {
-      return;
-    }
-    a[0] = last;
-    for (let i = 0; ; ) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < a.length && a[l].seq < a[m].seq) {
-        m = l;
-      }
-      if (r < a.length && a[r].seq < a[m].seq) {
-        m = r;
-      }
-      if (m === i) {
-        break;
-      }
-      [a[m], a[i]] = [a[i], a[m]];
-      i = m;
-    }
+  open(now: number) {
+    this.granted = true;
+    this.grantedAt = now;
+    this.grant();
   }
 }
-
-type WakeReason = 'entered' | 'parked';
 
 class Lane {
-  active = 0;
-  readonly waiting: Array<() => void> = [];
-  readonly parked = new Map<string, Parked>();
-  readonly parkedFirsts = new SeqHeap();
+  /** Requests in flight. */
+  inflight = 0;
+  /** Tasks entered and not finished. */
+  outstanding = 0;
+  /** Entered tasks that have no request slot yet, in the order they entered. */
+  readonly line: Ticket[] = [];
+  /** Deliveries running or waiting here. */
+  readonly held = new Set<string>();
   /** Jobs waiting for a predecessor, by the predecessor's seq. */
-  readonly blocked = new Map<bigint, Array<(reason: WakeReason) => void>>();
+  readonly blocked = new Map<bigint, Array<() => void>>();
   blockedCount = 0;
-  lastParkUntil = 0;
-  lastForget = 0;
+  /** Backlog mode: first attempts after `frontier` come from Postgres, not from BullMQ. */
+  pulling = false;
+  frontier = -1n;
+  pullInFlight = false;
+  pullAgain = false;
   avgMs = 50;
 
   constructor(readonly endpointId: string) {}
 
   idle(): boolean {
-    return this.active === 0 && this.waiting.length === 0 && this.parked.size === 0 && this.blockedCount === 0;
+    return this.outstanding === 0 && this.blockedCount === 0 && !this.pulling;
   }
 }
 
 const ENTERED_MEMORY = 100_000;
 
 /**
- * Per-endpoint concurrency and ordering inside one worker process.
+ * Per-endpoint concurrency and log order inside one worker process.
  *
  * BullMQ hands jobs over roughly in queue order but knows nothing of endpoints. Each endpoint
- * gets a lane: at most `perEndpoint` attempts in flight, then a bounded FIFO of waiting jobs. A
- * job that would wait beyond the bounds is parked (moved back to BullMQ's delayed set) instead
- * of holding a worker slot, so a slow or dead endpoint only ever holds a bounded share of the
- * slots and the other endpoints keep flowing.
+ * gets a lane: at most `perEndpoint` attempts in flight, then a short FIFO of waiting jobs.
  *
- * First attempts start in log order. Each carries its predecessor's seq; it enters its lane
- * only after the predecessor entered (BullMQ may hand two jobs over in swapped order), was
- * settled (Postgres says so) or did not turn up in time; and never while a first attempt with a
- * smaller seq is parked. Retries and redeliveries are not ordered.
+ * First attempts start in log order. Each carries its predecessor's seq and enters only after
+ * the predecessor entered (BullMQ may hand two jobs over swapped), was settled (Postgres says so)
+ * or did not turn up in time. When an endpoint cannot keep up, its lane switches to backlog
+ * mode: further first-attempt jobs end at once (`defer`) and the lane reads the endpoint's
+ * pending first attempts from Postgres in seq order whenever it has room. A slow or dead
+ * endpoint thus holds a few worker slots at most, never the queue, and its backlog waits in
+ * Postgres rather than cycling through Redis. Retries are not ordered; one that finds its
+ * endpoint busy is parked in BullMQ's delayed set.
  */
 export class EndpointLanes {
   private readonly lanes = new Map<string, Lane>();
@@ -132,71 +149,87 @@ export class EndpointLanes {
   private readonly entered = new Map<string, bigint>();
   private totalWaiting = 0;
   private readonly now: () => number;
-  private readonly maxParkMs: number;
-  private readonly parkedGraceMs: number;
   private readonly predecessorWaitMs: number;
+  private readonly maxParkMs: number;
 
-  constructor(private readonly options: LaneOptions) {
+  constructor(
+    private readonly options: LaneOptions,
+    private readonly hooks: LaneHooks,
+  ) {
     this.now = options.now ?? Date.now;
-    this.maxParkMs = options.maxParkMs ?? 30_000;
-    this.parkedGraceMs = options.parkedGraceMs ?? 10_000;
     this.predecessorWaitMs = options.predecessorWaitMs ?? 2_000;
+    this.maxParkMs = options.maxParkMs ?? 30_000;
   }
 
   /** Retries and other unordered jobs: decided at once. */
-  submit<T>(endpointId: string, jobId: string, task: () => Promise<T>): Admission<T> {
+  submit<T>(endpointId: string, deliveryId: string, task: LaneTask<T>): Admission<T> {
     const lane = this.lane(endpointId);
-    this.forgetLost(lane);
-    const returning = lane.parked.get(jobId);
-    if (!this.hasRoom(lane)) {
-      return { kind: 'park', until: this.park(lane, jobId, null, returning) };
+    if (lane.held.has(deliveryId)) {
+      return { kind: 'busy', until: this.now() + this.retryPause(lane) };
     }
-    lane.parked.delete(jobId);
-    return { kind: 'run', done: this.enter(lane, task) };
+    if (!this.canRun(lane) && !this.canWait(lane)) {
+      this.dropIfIdle(lane);
+      return { kind: 'park', until: this.now() + this.retryPause(lane) };
+    }
+    return { kind: 'run', done: this.enter(lane, deliveryId, task) };
   }
 
   /** A first attempt from the log: waits for its place in the endpoint's order. */
-  async submitInOrder<T>(endpointId: string, jobId: string, order: LogOrder, task: () => Promise<T>): Promise<Admission<T>> {
+  async submitInOrder<T>(endpointId: string, deliveryId: string, order: LogOrder, task: LaneTask<T>): Promise<Admission<T>> {
     let predecessorDone = order.prevSeq === null;
     for (;;) {
       const lane = this.lane(endpointId);
-      this.forgetLost(lane);
-      const returning = lane.parked.get(jobId);
-      const ahead = this.parkedAhead(lane, jobId, order.seq);
-      if (ahead) {
-        // Come back just after the earlier one is due, not at the end of the line.
-        const until = Math.min(Math.max(ahead.until - this.now(), 0) + 20, 1_000) + this.now();
-        return { kind: 'park', until: this.park(lane, jobId, order.seq, returning, until) };
+      if (lane.held.has(deliveryId)) {
+        return { kind: 'busy', until: this.now() + this.retryPause(lane) };
       }
-      predecessorDone ||= order.prevSeq! <= (this.entered.get(endpointId) ?? -1n);
+      if (lane.pulling && order.seq > lane.frontier) {
+        return this.defer(lane);
+      }
+      if (!this.canRun(lane) && !this.canWait(lane)) {
+        return this.startPulling(lane);
+      }
+      predecessorDone ||= order.prevSeq! <= this.enteredUpTo(endpointId);
       if (!predecessorDone) {
         if (this.totalWaiting >= this.options.maxWaiting) {
-          return { kind: 'park', until: this.park(lane, jobId, order.seq, returning) };
+          return this.startPulling(lane);
         }
-        // Whatever the outcome, look again: the predecessor may have been parked meanwhile.
-        const outcome = await this.awaitPredecessor(lane, order.prevSeq!);
-        predecessorDone = outcome !== 'parked';
+        // Entered, settled or late: either way it is this one's turn now (or the lane has gone to backlog mode).
+        await this.awaitPredecessor(lane, order.prevSeq!);
+        predecessorDone = true;
         continue;
       }
-      if (!this.hasRoom(lane)) {
-        return { kind: 'park', until: this.park(lane, jobId, order.seq, returning) };
-      }
-      lane.parked.delete(jobId);
       this.markEntered(lane, order.seq);
-      return { kind: 'run', done: this.enter(lane, task) };
+      return { kind: 'run', done: this.enter(lane, deliveryId, task) };
     }
+  }
+
+  /**
+   * True when the endpoint's lane is in backlog mode and will read new first attempts from
+   * Postgres itself: they need no BullMQ job. Call only once the deliveries are committed.
+   */
+  takeOver(endpointId: string): boolean {
+    const lane = this.lanes.get(endpointId);
+    if (!lane?.pulling) {
+      return false;
+    }
+    if (lane.pullInFlight) {
+      lane.pullAgain = true;
+    } else {
+      this.pull(lane);
+    }
+    return true;
   }
 
   stats() {
     let active = 0;
-    let parked = 0;
     let blocked = 0;
+    let pulling = 0;
     for (const lane of this.lanes.values()) {
-      active += lane.active;
-      parked += lane.parked.size;
+      active += lane.inflight;
       blocked += lane.blockedCount;
+      pulling += lane.pulling ? 1 : 0;
     }
-    return { lanes: this.lanes.size, active, waiting: this.totalWaiting, parked, blocked };
+    return { lanes: this.lanes.size, active, waiting: this.totalWaiting, blocked, pulling };
   }
 
   private lane(endpointId: string): Lane {
@@ -208,45 +241,49 @@ export class EndpointLanes {
     return lane;
   }
 
-  private hasRoom(lane: Lane): boolean {
-    if (lane.active < this.options.perEndpoint && lane.waiting.length === 0) {
-      return true;
-    }
-    return lane.waiting.length < this.options.maxWaitingPerEndpoint && this.totalWaiting < this.options.maxWaiting;
+  private waitingIn(lane: Lane): number {
+    return Math.max(0, lane.outstanding - this.options.perEndpoint);
   }
 
-  /** A parked first attempt that must start before `seq`. */
-  private parkedAhead(lane: Lane, jobId: string, seq: bigint): Parked | undefined {
-    const first = lane.parkedFirsts.peek((item) => lane.parked.get(item.jobId)?.seq === item.seq);
-    return first && first.jobId !== jobId && first.seq < seq ? lane.parked.get(first.jobId) : undefined;
+  private canRun(lane: Lane): boolean {
+    return lane.outstanding < this.options.perEndpoint;
+  }
+
+  private canWait(lane: Lane): boolean {
+    return this.waitingIn(lane) < this.options.maxWaitingPerEndpoint && this.totalWaiting < this.options.maxWaiting;
+  }
+
+  private retryPause(lane: Lane): number {
+    const estimate = ((this.waitingIn(lane) + 1) / this.options.perEndpoint + 1) * lane.avgMs;
+    return Math.round(Math.min(Math.max(estimate, 20), this.maxParkMs));
+  }
+
+  private enteredUpTo(endpointId: string): bigint {
+    return this.entered.get(endpointId) ?? -1n;
   }
 
   private markEntered(lane: Lane, seq: bigint) {
-    if ((this.entered.get(lane.endpointId) ?? -1n) < seq) {
+    if (this.enteredUpTo(lane.endpointId) < seq) {
       if (this.entered.size >= ENTERED_MEMORY) {
         this.entered.clear();
       }
       this.entered.set(lane.endpointId, seq);
     }
-    this.wake(lane, seq, 'entered');
-  }
-
-  private wake(lane: Lane, seq: bigint, reason: WakeReason) {
     const waiters = lane.blocked.get(seq);
     if (waiters) {
       lane.blocked.delete(seq);
-      waiters.forEach((w) => w(reason));
+      waiters.forEach((w) => w());
     }
   }
 
-  /** Until the predecessor enters or is parked here, Postgres says it is settled, or time runs out. */
-  private awaitPredecessor(lane: Lane, prevSeq: bigint): Promise<'entered' | 'parked' | 'settled' | 'timeout'> {
+  /** Resolves once the predecessor entered or is settled, or when time ran out. */
+  private awaitPredecessor(lane: Lane, prevSeq: bigint): Promise<void> {
     lane.blockedCount++;
     this.totalWaiting++;
     return new Promise((resolve) => {
       let finished = false;
       const timers: NodeJS.Timeout[] = [];
-      const finish = (outcome: 'entered' | 'parked' | 'settled' | 'timeout') => {
+      const finish = () => {
         if (finished) {
           return;
         }
@@ -255,20 +292,21 @@ export class EndpointLanes {
         lane.blockedCount--;
         this.totalWaiting--;
         const list = lane.blocked.get(prevSeq);
-        const mine = list?.indexOf(finish) ?? -1;
+        const mine = list?.indexOf(onWake) ?? -1;
         if (list && mine >= 0) {
           list.splice(mine, 1);
         }
-        resolve(outcome);
+        resolve();
       };
-      lane.blocked.set(prevSeq, [...(lane.blocked.get(prevSeq) ?? []), finish]);
-      timers.push(setTimeout(() => finish('timeout'), this.predecessorWaitMs));
+      const onWake = () => finish();
+      lane.blocked.set(prevSeq, [...(lane.blocked.get(prevSeq) ?? []), onWake]);
+      timers.push(setTimeout(finish, this.predecessorWaitMs));
       const ask = (delay: number) => {
         timers.push(
           setTimeout(() => {
-            void (this.options.predecessorSettled?.(prevSeq) ?? Promise.resolve(false)).then(
-              (settled) => (settled ? finish('settled') : !finished && ask(100)),
-              () => undefined,
+            this.hooks.predecessorSettled(prevSeq).then(
+              (settled) => (settled ? finish() : !finished && ask(100)),
+              (error) => this.hooks.onError(error),
             );
           }, delay),
         );
@@ -277,71 +315,111 @@ export class EndpointLanes {
     });
   }
 
-  private enter<T>(lane: Lane, task: () => Promise<T>): Promise<T> {
-    if (lane.active < this.options.perEndpoint && lane.waiting.length === 0) {
-      return this.start(lane, task);
+  private startPulling(lane: Lane): Admission<never> {
+    if (!lane.pulling) {
+      lane.pulling = true;
+      lane.frontier = this.enteredUpTo(lane.endpointId);
     }
-    this.totalWaiting++;
-    return new Promise<T>((resolve, reject) => {
-      lane.waiting.push(() => {
-        this.totalWaiting--;
-        this.start(lane, task).then(resolve, reject);
-      });
-    });
+    return this.defer(lane);
   }
 
-  private start<T>(lane: Lane, task: () => Promise<T>): Promise<T> {
-    lane.active++;
-    const began = this.now();
-    const run = (async () => task())();
+  private defer(lane: Lane): Admission<never> {
+    if (lane.pullInFlight) {
+      // The read in flight may have missed this delivery: read once more after it.
+      lane.pullAgain = true;
+    }
+    this.pull(lane);
+    return { kind: 'defer' };
+  }
+
+  /** Backlog mode: takes the next pending first attempts from Postgres while there is room. */
+  private pull(lane: Lane) {
+    const room = this.options.perEndpoint + this.options.maxWaitingPerEndpoint - lane.outstanding;
+    if (!lane.pulling || lane.pullInFlight || room <= 0 || this.totalWaiting >= this.options.maxWaiting) {
+      return;
+    }
+    lane.pullInFlight = true;
+    lane.pullAgain = false;
+    let failed = false;
+    void this.hooks
+      .pendingFirsts(lane.endpointId, lane.frontier, room)
+      .then(
+        (rows) => {
+          for (const row of rows) {
+            lane.frontier = row.seq;
+            if (!lane.held.has(row.id)) {
+              this.markEntered(lane, row.seq);
+              this.enter(lane, row.id, (slot) => this.hooks.runPulled(lane.endpointId, row, slot)).catch((error) =>
+                this.hooks.onError(error),
+              );
+            }
+          }
+          if (rows.length < room && !lane.pullAgain) {
+            // Postgres has nothing more for this endpoint: BullMQ drives it again.
+            lane.pulling = false;
+          }
+        },
+        (error) => {
+          failed = true;
+          this.hooks.onError(error);
+        },
+      )
+      .finally(() => {
+        lane.pullInFlight = false;
+        if (lane.pulling && (failed || lane.pullAgain)) {
+          setTimeout(() => this.pull(lane), failed ? 1_000 : 0);
+        }
+        this.dropIfIdle(lane);
+      });
+  }
+
+  private enter<T>(lane: Lane, deliveryId: string, task: LaneTask<T>): Promise<T> {
+    const ticket = new Ticket(lane, this);
+    if (!this.canRun(lane)) {
+      ticket.counted = true;
+      this.totalWaiting++;
+    }
+    lane.outstanding++;
+    lane.held.add(deliveryId);
+    lane.line.push(ticket);
+    const run = (async () => task(ticket))();
     return run.finally(() => {
-      lane.active--;
-      lane.avgMs = 0.8 * lane.avgMs + 0.2 * Math.max(1, this.now() - began);
-      while (lane.active < this.options.perEndpoint && lane.waiting.length > 0) {
-        lane.waiting.shift()!();
-      }
+      ticket.release();
+      lane.held.delete(deliveryId);
+      lane.outstanding--;
+      this.pull(lane);
       this.dropIfIdle(lane);
     });
   }
 
-  /**
-   * Park times only grow within a lane, so parked jobs come back in the order they left. A job
-   * that comes back and has to go again keeps its entry (and so its place).
-   */
-  private park(lane: Lane, jobId: string, seq: bigint | null, existing: Parked | undefined, at?: number): number {
-    const now = this.now();
-    let until = at;
-    if (until === undefined) {
-      const ahead = lane.waiting.length + lane.parked.size;
-      const estimate = ((ahead + 1) / this.options.perEndpoint + 1) * lane.avgMs;
-      until = Math.max(now + Math.min(Math.max(estimate, 5), this.maxParkMs), lane.lastParkUntil + 1);
-      lane.lastParkUntil = until;
+  /** Grants request slots in line order; a task still preparing at the head holds the others back. */
+  pump(lane: Lane) {
+    while (lane.inflight < this.options.perEndpoint && lane.line.length > 0 && lane.line[0].wants) {
+      const ticket = lane.line.shift()!;
+      this.uncount(ticket);
+      lane.inflight++;
+      ticket.open(this.now());
     }
-    if (existing) {
-      existing.until = until;
-    } else {
-      lane.parked.set(jobId, { seq, until });
-      if (seq !== null) {
-        lane.parkedFirsts.push({ seq, jobId });
-      }
-    }
-    if (seq !== null) {
-      this.wake(lane, seq, 'parked');
-    }
-    return until;
   }
 
-  /** Once a second at most: the scan is over every parked job of the lane. */
-  private forgetLost(lane: Lane) {
-    const now = this.now();
-    if (lane.parked.size === 0 || now - lane.lastForget < 1_000) {
-      return;
-    }
-    lane.lastForget = now;
-    for (const [id, p] of lane.parked) {
-      if (p.until + this.parkedGraceMs < now) {
-        lane.parked.delete(id);
+  release(lane: Lane, ticket: Ticket) {
+    if (ticket.granted) {
+      lane.inflight--;
+      lane.avgMs = 0.8 * lane.avgMs + 0.2 * Math.max(1, this.now() - ticket.grantedAt);
+    } else {
+      const at = lane.line.indexOf(ticket);
+      if (at >= 0) {
+        lane.line.splice(at, 1);
       }
+      this.uncount(ticket);
+    }
+    this.pump(lane);
+  }
+
+  private uncount(ticket: Ticket) {
+    if (ticket.counted) {
+      ticket.counted = false;
+      this.totalWaiting--;
     }
   }
 

@@ -1,4 +1,5 @@
 export * from './address-guard';
+export * from './attempt-recorder';
 export * from './delivery-attempts';
 export * from './delivery-queue';
 export * from './delivery-sweeper';

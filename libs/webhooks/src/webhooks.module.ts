@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AddressGuard } from './address-guard';
+import { AttemptRecorder } from './attempt-recorder';
 import { DeliveryAttempts } from './delivery-attempts';
 import { DeliveryQueue } from './delivery-queue';
 import { DeliverySweeper } from './delivery-sweeper';
@@ -22,6 +23,7 @@ import { WebhooksRepository } from './webhooks.repository';
       useFactory: (c: AppConfig, guard: AddressGuard) => new WebhookSender(guard, c.webhookTimeoutMs),
     },
     DeliveryQueue,
+    AttemptRecorder,
     DeliveryAttempts,
     DeliverySweeper,
     WebhookFanout,

@@ -285,13 +285,15 @@ export class WebhooksRepository {
 
   // --- attempts ------------------------------------------------------------------------
 
-  loadForAttempt(deliveryId: string) {
+  /** Everything one attempt needs: the delivery, its message and its endpoint. */
+  private attemptQuery() {
     return this.db
       .selectFrom('webhook_deliveries as d')
       .innerJoin('webhook_messages as m', 'm.id', 'd.message_id')
       .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
       .select([
         'd.id',
+        'd.seq',
         'd.endpoint_id',
         'd.message_id',
         'd.status',
@@ -306,41 +308,66 @@ export class WebhooksRepository {
         'e.secret_ciphertext',
         'e.previous_secret_ciphertext',
         'e.previous_secret_expires_at',
-      ])
-      .where('d.id', '=', deliveryId)
-      .executeTakeFirst();
+      ]);
+  }
+
+  loadForAttempt(deliveryId: string) {
+    return this.attemptQuery().where('d.id', '=', deliveryId).executeTakeFirst();
+  }
+
+  /** An endpoint's pending first attempts from the log after `afterSeq`, in seq (= log) order, ready to send. */
+  pendingFirsts(endpointId: string, afterSeq: string, limit: number) {
+    return this.attemptQuery()
+      .where('d.endpoint_id', '=', endpointId)
+      .where('d.status', '=', 'pending')
+      .where('d.attempts', '=', 0)
+      .where('d.event_id', 'is not', null)
+      .where('d.seq', '>', afterSeq)
+      .orderBy('d.seq')
+      .limit(limit)
+      .execute();
   }
 
   /**
-   * The attempt, the delivery's new state and the endpoint's health in one statement. Returns
-   * the endpoint's `failing_since` as it was before this attempt (for the disable-after check).
+   * Attempts, their deliveries' new state and their endpoints' health, many in one statement
+   * (at most one attempt per delivery). Returns, per endpoint, `failing_since` as it was before.
    */
-  async recordAttempt(a: AttemptRecord) {
-    const result = await sql<{ attempts: number; failing_since: Date | null }>`
-      WITH d AS (
-        UPDATE webhook_deliveries
-        SET attempts = attempts + 1, round_attempts = round_attempts + 1, status = ${a.status},
-            last_status_code = ${a.statusCode}::int, last_error = ${a.error}::text,
-            next_attempt_at = ${a.nextAttemptAt}::timestamptz,
+  async recordAttempts(records: AttemptRecord[]): Promise<Map<string, Date | null>> {
+    const col = <K extends keyof AttemptRecord>(key: K) => records.map((r) => r[key]);
+    const result = await sql<{ endpoint_id: string; failing_since: Date | null }>`
+      WITH input AS (
+        SELECT * FROM unnest(
+          ${col('deliveryId')}::uuid[], ${col('endpointId')}::uuid[], ${col('at')}::timestamptz[],
+          ${col('statusCode')}::int[], ${col('durationMs')}::int[], ${col('error')}::text[],
+          ${col('responseExcerpt')}::text[], ${col('status')}::text[], ${col('nextAttemptAt')}::timestamptz[],
+          ${col('succeeded')}::boolean[]
+        ) AS t(delivery_id, endpoint_id, at, status_code, duration_ms, error, excerpt, status, next_attempt_at, ok)
+      ), d AS (
+        UPDATE webhook_deliveries w
+        SET attempts = w.attempts + 1, round_attempts = w.round_attempts + 1, status = i.status,
+            last_status_code = i.status_code, last_error = i.error, next_attempt_at = i.next_attempt_at,
             updated_at = now()
-        WHERE id = ${a.deliveryId}::uuid
-        RETURNING attempts
+        FROM input i
+        WHERE w.id = i.delivery_id
+        RETURNING w.id, w.attempts
       ), attempt AS (
         INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, duration_ms, error, response_excerpt)
-        SELECT ${a.deliveryId}::uuid, d.attempts, ${a.at}::timestamptz, ${a.statusCode}::int, ${a.durationMs}::int,
-               ${a.error}::text, ${a.responseExcerpt}::text
-        FROM d
+        SELECT i.delivery_id, d.attempts, i.at, i.status_code, i.duration_ms, i.error, i.excerpt
+        FROM input i JOIN d ON d.id = i.delivery_id
+      ), outcome AS (
+        -- An endpoint's latest attempt in the batch decides whether it is failing.
+        SELECT DISTINCT ON (endpoint_id) endpoint_id, ok FROM input ORDER BY endpoint_id, at DESC
       ), health AS (
-        UPDATE webhook_endpoints
-        SET failing_since = CASE WHEN ${a.succeeded}::boolean THEN NULL ELSE now() END
-        WHERE id = ${a.endpointId}::uuid
-          AND CASE WHEN ${a.succeeded}::boolean THEN failing_since IS NOT NULL ELSE failing_since IS NULL END
+        UPDATE webhook_endpoints e
+        SET failing_since = CASE WHEN o.ok THEN NULL ELSE now() END
+        FROM outcome o
+        WHERE e.id = o.endpoint_id
+          AND CASE WHEN o.ok THEN e.failing_since IS NOT NULL ELSE e.failing_since IS NULL END
       )
-      SELECT (SELECT attempts FROM d) AS attempts,
-             (SELECT failing_since FROM webhook_endpoints WHERE id = ${a.endpointId}::uuid) AS failing_since`.execute(
-      this.db,
-    );
-    return result.rows[0];
+      SELECT e.id::text AS endpoint_id, e.failing_since
+      FROM webhook_endpoints e
+      WHERE e.id IN (SELECT endpoint_id FROM outcome)`.execute(this.db);
+    return new Map(result.rows.map((r) => [r.endpoint_id, r.failing_since]));
   }
 
   /** A pending delivery whose endpoint was disabled: failed without an attempt (recoverable). */

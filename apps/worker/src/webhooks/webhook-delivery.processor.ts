@@ -4,9 +4,12 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import {
   Admission,
   AttemptResult,
+  AttemptRow,
   DeliverJobData,
   DeliveryAttempts,
+  DeliveryQueue,
   EndpointLanes,
+  Slot,
   WebhookJob,
   WebhookQueue,
   WebhooksRepository,
@@ -30,9 +33,9 @@ export function parseDeliverJob(data: unknown): DeliverJobData {
 
 /**
  * BullMQ adapter for delivery attempts. Each job takes its place in its endpoint's lane
- * (per-endpoint concurrency, log order of first attempts); a job the lane cannot hold now goes
- * back to the delayed set, and a failed attempt waits there for its retry. Either way the job
- * keeps its id, the delivery id.
+ * (per-endpoint concurrency, log order of first attempts). A failed attempt waits in the delayed
+ * set for its retry under the same job id, the delivery id; a first attempt behind its
+ * endpoint's backlog ends at once and the lane takes it from Postgres in order.
  */
 @Injectable()
 export class WebhookDeliveryProcessor {
@@ -41,25 +44,38 @@ export class WebhookDeliveryProcessor {
 
   constructor(
     private readonly attempts: DeliveryAttempts,
+    private readonly queue: DeliveryQueue,
     repository: WebhooksRepository,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
+    const perEndpoint = config.webhookEndpointConcurrency;
     // Waiting jobs hold BullMQ slots; a reserve stays free so other endpoints' jobs get fetched.
-    const reserve = Math.max(config.webhookEndpointConcurrency, Math.floor(config.webhookConcurrency / 4));
-    const maxWaiting = Math.max(1, config.webhookConcurrency - reserve);
-    this.lanes = new EndpointLanes({
-      perEndpoint: config.webhookEndpointConcurrency,
-      maxWaiting,
-      maxWaitingPerEndpoint: maxWaiting,
-      parkedGraceMs: config.webhookSweepIntervalMs + config.webhookLockDurationMs,
-      predecessorSettled: (seq) => repository.firstAttemptSettled(seq.toString()),
-    });
+    const reserve = Math.max(perEndpoint, Math.floor(config.webhookConcurrency / 4));
+    this.lanes = new EndpointLanes(
+      {
+        perEndpoint,
+        maxWaiting: Math.max(1, config.webhookConcurrency - reserve),
+        maxWaitingPerEndpoint: 2 * perEndpoint,
+      },
+      {
+        predecessorSettled: (seq) => repository.firstAttemptSettled(seq.toString()),
+        pendingFirsts: async (endpointId, afterSeq, limit) =>
+          (await repository.pendingFirsts(endpointId, afterSeq.toString(), limit)).map((row) => ({
+            id: row.id,
+            seq: BigInt(row.seq),
+            row,
+          })),
+        runPulled: (endpointId, pulled, slot) => this.runPulled(endpointId, pulled.id, slot, pulled.row as AttemptRow),
+        onError: (error) => this.logger.error({ err: error }, 'webhook lane failed'),
+      },
+    );
+    queue.localTakeover = (endpointId) => this.lanes.takeOver(endpointId);
   }
 
   @OnJob(WebhookQueue.Deliveries, WebhookJob.Deliver)
   async deliver(job: Job, token?: string): Promise<string> {
     const data = parseDeliverJob(job.data);
-    const task = () => this.attempts.attempt(data.deliveryId);
+    const task = (slot: Slot) => this.attempts.attempt(data.deliveryId, slot);
     const admission: Admission<AttemptResult> =
       data.first && data.seq !== undefined
         ? await this.lanes.submitInOrder(
@@ -69,7 +85,10 @@ export class WebhookDeliveryProcessor {
             task,
           )
         : this.lanes.submit(data.endpointId, data.deliveryId, task);
-    if (admission.kind === 'park') {
+    if (admission.kind === 'defer') {
+      return 'deferred to the endpoint backlog';
+    }
+    if (admission.kind !== 'run') {
       return this.later(job, token, admission.until);
     }
     let result: AttemptResult;
@@ -86,6 +105,14 @@ export class WebhookDeliveryProcessor {
       return this.later(job, token, result.at.getTime());
     }
     return result.status;
+  }
+
+  /** A first attempt taken from Postgres: its retry, if any, gets a job of its own. */
+  private async runPulled(endpointId: string, deliveryId: string, slot: Slot, row: AttemptRow): Promise<void> {
+    const result = await this.attempts.attempt(deliveryId, slot, row);
+    if (result.kind === 'later') {
+      await this.queue.tryEnqueue([{ deliveryId, endpointId, first: false, notBefore: result.at }]);
+    }
   }
 
   private async later(job: Job, token: string | undefined, at: number): Promise<never> {
