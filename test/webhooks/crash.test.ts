@@ -53,10 +53,33 @@ describe('a worker killed while deliveries are in flight', () => {
     await deletePrefixKeys(a.config.redisPrefix);
   });
 
+  it('a graceful stop (SIGTERM) finishes and records the requests in flight', async () => {
+    const answered = new Set<string>();
+    receiver.on('/graceful', (r) => ({ status: 200, delayMs: 200, after: new Promise((ok) => setTimeout(ok, 200)).then(() => answered.add(r.id)) }));
+    const hook = (await a.as('admin').post('/webhooks').send({ url: receiver.url('/graceful') }).expect(201)).body as { id: string };
+    worker = spawnWorker(a);
+    for (let i = 0; i < 60; i++) {
+      await append(a.t.db, `membership-graceful.org-${i}`, 'MemberJoined', joined('graceful', `org-${i}`));
+    }
+    await receiver.waitFor(() => receiver.at('/graceful').length >= 15 && receiver.open > 0, 'requests in flight', 45_000);
+    worker.kill('SIGTERM');
+    await exited(worker);
+    worker = null;
+    const succeeded = await a.t.db
+      .selectFrom('webhook_deliveries')
+      .select('event_id')
+      .where('endpoint_id', '=', hook.id)
+      .where('status', '=', 'succeeded')
+      .execute();
+    expect(receiver.open).toBe(0);
+    expect(new Set(succeeded.map((d) => d.event_id))).toEqual(answered);
+    await a.as('admin').patch(`/webhooks/${hook.id}`).send({ status: 'disabled' }).expect(200);
+  });
+
   it('loses nothing: after SIGKILL and a restart every event reaches the receiver at least once', async () => {
     // Slow answers keep several requests open at any moment.
     receiver.on('/crash', () => ({ status: 200, delayMs: 100 }));
-    await a.as('admin').post('/webhooks').send({ url: receiver.url('/crash') }).expect(201);
+    const hook = (await a.as('admin').post('/webhooks').send({ url: receiver.url('/crash') }).expect(201)).body as { id: string };
 
     worker = spawnWorker(a);
     const events = [];
@@ -76,7 +99,13 @@ describe('a worker killed while deliveries are in flight', () => {
     expect(receiver.ids('/crash')).toEqual(new Set(events.map((e) => e.id)));
     await fannedOut(a.t.db, events[events.length - 1]);
     await eventually(
-      () => a.t.db.selectFrom('webhook_deliveries').select('status').where('status', '!=', 'succeeded').execute(),
+      () =>
+        a.t.db
+          .selectFrom('webhook_deliveries')
+          .select('status')
+          .where('endpoint_id', '=', hook.id)
+          .where('status', '!=', 'succeeded')
+          .execute(),
       (rows) => rows.length === 0,
       'every delivery to be recorded as succeeded',
       30_000,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { DeliverJobData, WebhookJob, WebhookQueue } from './webhook-jobs';
@@ -26,7 +26,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
  * pending in Postgres and the sweep enqueues it again.
  */
 @Injectable()
-export class DeliveryQueue implements OnApplicationShutdown {
+export class DeliveryQueue implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(DeliveryQueue.name);
   readonly queue: Queue;
   private afterCommitChain: Promise<void> = Promise.resolve();
@@ -34,7 +34,7 @@ export class DeliveryQueue implements OnApplicationShutdown {
    * Set by a worker whose lanes can take an endpoint's first attempts straight from Postgres
    * (backlog mode): those need no job, which spares Redis three round trips per delivery.
    */
-  localTakeover: ((endpointId: string) => boolean) | null = null;
+  localTakeover: ((endpointId: string, seq: bigint) => boolean) | null = null;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -47,7 +47,10 @@ export class DeliveryQueue implements OnApplicationShutdown {
     this.queue.on('error', (error) => this.logger.warn({ err: error }, 'delivery queue connection error'));
   }
 
-  async enqueue(jobs: DeliveryJob[]): Promise<void> {
+  /** Only for committed deliveries. */
+  async enqueue(all: DeliveryJob[]): Promise<void> {
+    const takeover = this.localTakeover;
+    const jobs = takeover ? all.filter((j) => !(j.first && j.seq !== undefined && takeover(j.endpointId, BigInt(j.seq)))) : all;
     if (jobs.length === 0) {
       return;
     }
@@ -90,15 +93,7 @@ export class DeliveryQueue implements OnApplicationShutdown {
     this.afterCommitChain = this.afterCommitChain.then(async () => {
       const status = await this.awaitTransaction(xid);
       if (status === 'committed') {
-        const takeover = this.localTakeover;
-        const taken = new Map<string, boolean>();
-        const taking = (endpointId: string) => {
-          if (!taken.has(endpointId)) {
-            taken.set(endpointId, takeover!(endpointId));
-          }
-          return taken.get(endpointId)!;
-        };
-        await this.tryEnqueue(takeover ? jobs.filter((j) => !(j.first && taking(j.endpointId))) : jobs);
+        await this.tryEnqueue(jobs);
       }
     });
   }
@@ -124,8 +119,12 @@ export class DeliveryQueue implements OnApplicationShutdown {
     }
   }
 
-  async onApplicationShutdown() {
+  /** Hands-over in progress still read Postgres: finish them before its pool closes. */
+  async beforeApplicationShutdown() {
     await this.afterCommitChain.catch(() => undefined);
+  }
+
+  async onApplicationShutdown() {
     await this.queue.close();
   }
 

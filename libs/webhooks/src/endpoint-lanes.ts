@@ -148,6 +148,7 @@ export class EndpointLanes {
   /** The highest seq that entered, per endpoint; outlives idle lanes. */
   private readonly entered = new Map<string, bigint>();
   private totalWaiting = 0;
+  private closing = false;
   private readonly now: () => number;
   private readonly predecessorWaitMs: number;
   private readonly maxParkMs: number;
@@ -204,12 +205,12 @@ export class EndpointLanes {
   }
 
   /**
-   * True when the endpoint's lane is in backlog mode and will read new first attempts from
-   * Postgres itself: they need no BullMQ job. Call only once the deliveries are committed.
+   * True when the endpoint's lane is in backlog mode and will read this first attempt from
+   * Postgres itself: it needs no BullMQ job. Call only once the delivery is committed.
    */
-  takeOver(endpointId: string): boolean {
+  takeOver(endpointId: string, seq: bigint): boolean {
     const lane = this.lanes.get(endpointId);
-    if (!lane?.pulling) {
+    if (!lane?.pulling || seq <= lane.frontier) {
       return false;
     }
     if (lane.pullInFlight) {
@@ -218,6 +219,15 @@ export class EndpointLanes {
       this.pull(lane);
     }
     return true;
+  }
+
+  /** Stops reading backlogs and waits (at most `timeoutMs`) for what is running to finish. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    const deadline = this.now() + timeoutMs;
+    while ([...this.lanes.values()].some((l) => l.outstanding > 0 || l.pullInFlight) && this.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   stats() {
@@ -335,7 +345,7 @@ export class EndpointLanes {
   /** Backlog mode: takes the next pending first attempts from Postgres while there is room. */
   private pull(lane: Lane) {
     const room = this.options.perEndpoint + this.options.maxWaitingPerEndpoint - lane.outstanding;
-    if (!lane.pulling || lane.pullInFlight || room <= 0 || this.totalWaiting >= this.options.maxWaiting) {
+    if (this.closing || !lane.pulling || lane.pullInFlight || room <= 0 || this.totalWaiting >= this.options.maxWaiting) {
       return;
     }
     lane.pullInFlight = true;

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { Job, Worker } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
@@ -54,7 +54,7 @@ export function handlerProblems(found: Map<string, Array<{ owner: string }>>): s
  * The process refuses to start when a job has no handler or two.
  */
 @Injectable()
-export class JobWorkers implements OnApplicationBootstrap, OnApplicationShutdown {
+export class JobWorkers implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(JobWorkers.name);
   private readonly workers: Worker[] = [];
 
@@ -96,7 +96,8 @@ export class JobWorkers implements OnApplicationBootstrap, OnApplicationShutdown
     }
   }
 
-  async onApplicationShutdown() {
+  /** Before any module shuts down: running jobs still need Postgres to finish. */
+  async beforeApplicationShutdown() {
     await Promise.all(this.workers.map((w) => w.close()));
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import {
@@ -38,9 +38,10 @@ export function parseDeliverJob(data: unknown): DeliverJobData {
  * endpoint's backlog ends at once and the lane takes it from Postgres in order.
  */
 @Injectable()
-export class WebhookDeliveryProcessor {
+export class WebhookDeliveryProcessor implements BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDeliveryProcessor.name);
   readonly lanes: EndpointLanes;
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly attempts: DeliveryAttempts,
@@ -48,6 +49,7 @@ export class WebhookDeliveryProcessor {
     repository: WebhooksRepository,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
+    this.timeoutMs = config.webhookTimeoutMs;
     const perEndpoint = config.webhookEndpointConcurrency;
     // Waiting jobs hold BullMQ slots; a reserve stays free so other endpoints' jobs get fetched.
     const reserve = Math.max(perEndpoint, Math.floor(config.webhookConcurrency / 4));
@@ -69,7 +71,7 @@ export class WebhookDeliveryProcessor {
         onError: (error) => this.logger.error({ err: error }, 'webhook lane failed'),
       },
     );
-    queue.localTakeover = (endpointId) => this.lanes.takeOver(endpointId);
+    queue.localTakeover = (endpointId, seq) => this.lanes.takeOver(endpointId, seq);
   }
 
   @OnJob(WebhookQueue.Deliveries, WebhookJob.Deliver)
@@ -105,6 +107,11 @@ export class WebhookDeliveryProcessor {
       return this.later(job, token, result.at.getTime());
     }
     return result.status;
+  }
+
+  /** Attempts taken from Postgres have no job for BullMQ to wait for: let them finish while Postgres is there. */
+  async beforeApplicationShutdown() {
+    await this.lanes.drain(this.timeoutMs + 5_000);
   }
 
   /** A first attempt taken from Postgres: its retry, if any, gets a job of its own. */

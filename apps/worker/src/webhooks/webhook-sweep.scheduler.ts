@@ -1,11 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { queueDepth } from '@app/metrics';
 import { DeliveryQueue, DeliverySweeper, WebhookQueue } from '@app/webhooks';
 
 /** Re-enqueues pending deliveries from Postgres at start and every WEBHOOK_SWEEP_INTERVAL_MS. */
 @Injectable()
-export class WebhookSweepScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookSweepScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookSweepScheduler.name);
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -21,7 +21,7 @@ export class WebhookSweepScheduler implements OnApplicationBootstrap, OnApplicat
     this.timer = setInterval(() => void this.tick(false), this.config.webhookSweepIntervalMs);
   }
 
-  async onApplicationShutdown() {
+  async beforeApplicationShutdown() {
     if (this.timer) {
       clearInterval(this.timer);
     }
