@@ -7,6 +7,10 @@
  *   the same receiver over as many connections as the worker may use for one endpoint.
  * - Latency: events appended one per transaction at 200 events/s; commit (append resolved) to
  *   first attempt (request received), next to the raw POST round trip.
+ *
+ * WEBHOOK_* variables of the environment reach the worker (e.g. WEBHOOK_ENDPOINT_CONCURRENCY=20);
+ * BENCH_WORKER_NODE_ARGS adds node flags to it (e.g. "--cpu-prof"); BENCH_DEBUG=1 logs the
+ * worker at info level and the fan-out's progress.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -117,12 +117,13 @@ class Lane {
   frontier = -1n;
   pullInFlight = false;
   pullAgain = false;
+  pullTimer: NodeJS.Timeout | null = null;
   avgMs = 50;
 
   constructor(readonly endpointId: string) {}
 
   idle(): boolean {
-    return this.outstanding === 0 && this.blockedCount === 0 && !this.pulling;
+    return this.outstanding === 0 && this.blockedCount === 0 && !this.pulling && !this.pullTimer;
   }
 }
 
@@ -224,6 +225,12 @@ export class EndpointLanes {
   /** Stops reading backlogs and waits (at most `timeoutMs`) for what is running to finish. */
   async drain(timeoutMs: number): Promise<void> {
     this.closing = true;
+    for (const lane of this.lanes.values()) {
+      if (lane.pullTimer) {
+        clearTimeout(lane.pullTimer);
+        lane.pullTimer = null;
+      }
+    }
     const deadline = this.now() + timeoutMs;
     while ([...this.lanes.values()].some((l) => l.outstanding > 0 || l.pullInFlight) && this.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
@@ -345,7 +352,18 @@ export class EndpointLanes {
   /** Backlog mode: takes the next pending first attempts from Postgres while there is room. */
   private pull(lane: Lane) {
     const room = this.options.perEndpoint + this.options.maxWaitingPerEndpoint - lane.outstanding;
-    if (this.closing || !lane.pulling || lane.pullInFlight || room <= 0 || this.totalWaiting >= this.options.maxWaiting) {
+    if (this.closing || !lane.pulling || lane.pullInFlight || room <= 0) {
+      // A full lane reads again as its tasks finish.
+      return;
+    }
+    if (this.totalWaiting >= this.options.maxWaiting) {
+      // Other lanes hold the waiting room; nothing of this lane's will finish to wake it, so look again soon.
+      if (!lane.pullTimer) {
+        lane.pullTimer = setTimeout(() => {
+          lane.pullTimer = null;
+          this.pull(lane);
+        }, 50);
+      }
       return;
     }
     lane.pullInFlight = true;
@@ -402,7 +420,7 @@ export class EndpointLanes {
     });
   }
 
-  /** Grants request slots in line order; a task still preparing at the head holds the others back. */
+  /** (For Ticket.) Grants request slots in line order; a task still preparing at the head holds the others back. */
   pump(lane: Lane) {
     while (lane.inflight < this.options.perEndpoint && lane.line.length > 0 && lane.line[0].wants) {
       const ticket = lane.line.shift()!;
@@ -412,6 +430,7 @@ export class EndpointLanes {
     }
   }
 
+  /** (For Ticket.) */
   release(lane: Lane, ticket: Ticket) {
     if (ticket.granted) {
       lane.inflight--;
