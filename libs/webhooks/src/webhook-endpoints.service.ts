@@ -4,7 +4,7 @@ import type { WebhookDeliveryStatus } from '@app/db';
 import { DomainError, invalid, notFound, refused } from '@app/shared';
 import { AddressGuard } from './address-guard';
 import { DeliveryQueue } from './delivery-queue';
-import { endpointUrlProblem, Resolver } from './endpoint-url';
+import { endpointUrlProblem } from './endpoint-url';
 import { generateWebhookSecret, SecretBox } from './secret-box';
 import { WebhookEventType } from './webhook-event-types';
 import { testMessageBody } from './webhook-message';
@@ -94,9 +94,6 @@ function decodeCursor(cursor: string, length: number): string[] {
 /** The admin use cases of webhooks: endpoints, secrets, deliveries. */
 @Injectable()
 export class WebhookEndpointsService {
-  /** Replaced in tests to resolve names without a DNS server. */
-  resolver: Resolver | undefined;
-
   constructor(
     private readonly repository: WebhooksRepository,
     private readonly box: SecretBox,
@@ -250,7 +247,7 @@ export class WebhookEndpointsService {
   }
 
   private async checkUrl(url: string) {
-    const problem = await endpointUrlProblem(url, this.guard, this.resolver);
+    const problem = await endpointUrlProblem(url, this.guard);
     if (problem) {
       throw new DomainError(400, `url: ${problem}`, [{ field: 'url', message: problem }]);
     }
