@@ -28,7 +28,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 @Injectable()
 export class DeliveryQueue implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(DeliveryQueue.name);
-  readonly queue: Queue;
+  private created: Queue | null = null;
   private afterCommitChain: Promise<void> = Promise.resolve();
   /**
    * Set by a worker whose lanes can take an endpoint's first attempts straight from Postgres
@@ -37,14 +37,20 @@ export class DeliveryQueue implements BeforeApplicationShutdown, OnApplicationSh
   localTakeover: ((endpointId: string, seq: bigint) => boolean) | null = null;
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly repository: WebhooksRepository,
-  ) {
-    this.queue = new Queue(WebhookQueue.Deliveries, {
-      connection: { url: config.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
-      prefix: config.redisPrefix,
-    });
-    this.queue.on('error', (error) => this.logger.warn({ err: error }, 'delivery queue connection error'));
+  ) {}
+
+  /** Created on first use: an API process that never sends a webhook opens no Redis connection for it. */
+  get queue(): Queue {
+    if (!this.created) {
+      this.created = new Queue(WebhookQueue.Deliveries, {
+        connection: { url: this.config.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+        prefix: this.config.redisPrefix,
+      });
+      this.created.on('error', (error) => this.logger.warn({ err: error }, 'delivery queue connection error'));
+    }
+    return this.created;
   }
 
   /** Only for committed deliveries. */
@@ -125,7 +131,7 @@ export class DeliveryQueue implements BeforeApplicationShutdown, OnApplicationSh
   }
 
   async onApplicationShutdown() {
-    await this.queue.close();
+    await this.created?.close();
   }
 
   private async awaitTransaction(xid: string) {
