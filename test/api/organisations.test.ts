@@ -152,3 +152,54 @@ describe('organisations and alliances', () => {
     await a.http().get('/docs').expect(200);
   });
 });
+
+describe('hostile input gets a 4xx, never a 5xx', () => {
+  let a: TestApp;
+  beforeAll(async () => {
+    a = await createTestApp();
+    await a.as('curator').post('/organisations').send({ id: 'acme', name: 'Acme' }).expect(201);
+    await a.as('curator').post('/organisations').send({ id: 'zeta', name: 'Zeta' }).expect(201);
+  });
+  afterAll(() => a.close());
+
+  it('positions and cursors out of range or malformed are 400', async () => {
+    await a.as('reader').get('/events?after=9999999999999999999').expect(400);
+    await a.as('reader').get('/organisations/acme/history?cursor=9999999999999999999').expect(400);
+    await a.as('reader').get('/alliances/none/changes?from=2019&cursor=2020-01-01.9999999999999999999').expect(400);
+    await a.as('reader').get('/organisations?cursor=%00').expect(400);
+    await a.as('admin').get('/api-keys?limit=x').expect(400);
+  });
+
+  it('unstorable strings and absurd nesting are 400 naming the field', async () => {
+    const nul = await a.as('curator').post('/organisations').send({ id: 'nul', name: 'a\u0000b' }).expect(400);
+    expect(nul.body.errors).toEqual([{ field: 'name', message: expect.stringContaining('NUL') }]);
+    await a.as('curator').post('/organisations').send({ id: 'sur', name: 'a\ud800b' }).expect(400);
+    const deep = await a
+      .as('curator')
+      .post('/imports')
+      .set('Content-Type', 'application/json')
+      .send(`${'['.repeat(5000)}${']'.repeat(5000)}`);
+    expect(deep.status).toBe(400);
+    await a.as('curator').post('/imports').send({ facts: [{ fact: 'toString' }] }).expect(400);
+    await a.as('reader').get('/organisations/nul').expect(404);
+  });
+
+  it('an idempotent retry may order its keys differently', async () => {
+    const first = await a.as('curator').post('/organisations').set('Idempotency-Key', 'k-order').send({ id: 'ordered', name: 'Ordered' }).expect(201);
+    const again = await a.as('curator').post('/organisations').set('Idempotency-Key', 'k-order').send({ name: 'Ordered', id: 'ordered' }).expect(201);
+    expect(again.body).toEqual(first.body);
+  });
+
+  it('the log from after=0 or from an unknown position is not empty for ever', async () => {
+    const all = await eventually(async () => {
+      const res = await a.as('reader').get('/events?after=0').expect(200);
+      expect(res.body.events.length).toBeGreaterThanOrEqual(3);
+      return res;
+    });
+    const last = all.body.events[all.body.events.length - 1].position;
+    const beyond = (BigInt(last) + 1000n).toString();
+    expect((await a.as('reader').get(`/events?after=${beyond}`).expect(200)).body.events).toEqual([]);
+    const fromFirst = await a.as('reader').get(`/events?after=${all.body.events[0].position}`).expect(200);
+    expect(fromFirst.body.events.map((e: { id: string }) => e.id)).toEqual(all.body.events.slice(1).map((e: { id: string }) => e.id));
+  });
+});

@@ -5,7 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@app/config';
 import { AppModule } from './app.module';
-import { bodyParserProblems, requireJsonBody } from './common/media-type.middleware';
+import { bodyParserProblems, checkBody, requireJsonBody } from './common/media-type.middleware';
 import { ProblemFilter } from './common/problem.filter';
 import { strictValidationPipe } from './common/validation';
 import { httpMetrics } from './metrics/http-metrics.middleware';
@@ -22,6 +22,7 @@ export async function createApi(config: AppConfig): Promise<INestApplication> {
   app.use(requireJsonBody);
   app.useBodyParser('json', { limit: '1mb', type: ['application/json', 'application/*+json'] });
   app.use(bodyParserProblems);
+  app.use(checkBody);
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(strictValidationPipe());
   app.enableShutdownHooks();

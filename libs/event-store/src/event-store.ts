@@ -294,9 +294,15 @@ export class EventStore {
         LIMIT ${limit}`.execute(db);
       return result.rows.map(toRecordedEvent);
     }
-    const after = options.after
-      ? sql`AND (transaction_id, global_position) > (SELECT transaction_id, global_position FROM events WHERE global_position = ${options.after}::bigint)`
-      : sql``;
+    // `after` names an event; one that does not exist (0, or a position a rolled-back append
+    // took) anchors at the last event before it, so a client never reads an empty log for ever.
+    const after =
+      options.after && options.after !== '0'
+        ? sql`AND (transaction_id, global_position) > COALESCE(
+            (SELECT (transaction_id, global_position) FROM events WHERE global_position <= ${options.after}::bigint
+             ORDER BY global_position DESC LIMIT 1),
+            ('0'::xid8, 0::bigint))`
+        : sql``;
     const types = options.types?.length ? sql`AND type = ANY(${options.types}::text[])` : sql``;
     const result = await sql<EventRow>`
       SELECT ${COLUMNS} FROM events

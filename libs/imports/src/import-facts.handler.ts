@@ -100,7 +100,7 @@ export function parseFacts(facts: Array<Record<string, unknown>>): ParsedFact[] 
   const parsed: ParsedFact[] = [];
   facts.forEach((raw, index) => {
     const { fact, ...rest } = raw;
-    const spec = typeof fact === 'string' ? FACTS[fact] : undefined;
+    const spec = typeof fact === 'string' && Object.hasOwn(FACTS, fact) ? FACTS[fact] : undefined;
     if (!spec) {
       errors.push({ index, field: 'fact', message: `must be one of ${Object.keys(FACTS).join(', ')}` });
       return;

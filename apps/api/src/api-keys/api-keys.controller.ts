@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiKeysRepository } from '@app/access';
 import { RequireRole } from '../auth/auth';
 import { ProblemException } from '../common/problem';
+import { rejectUnknown } from '../organisations/organisations.controller';
 import { CreateApiKeyDto } from './api-keys.dto';
 
 @ApiTags('api keys')
@@ -25,7 +26,8 @@ export class ApiKeysController {
 
   @Get()
   @ApiOperation({ summary: 'List keys (never the keys themselves)' })
-  async list() {
+  async list(@Query() query: Record<string, unknown>) {
+    rejectUnknown(query);
     const rows = await this.keys.list();
     return {
       apiKeys: rows.map((r) => ({

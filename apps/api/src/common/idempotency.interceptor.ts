@@ -11,6 +11,20 @@ import { ProblemException } from './problem';
  * records nothing; the same key with another body is a 409. The first response is stored by
  * the Recorder in the same transaction as the facts, so a crash cannot split them.
  */
+/** JSON with object keys sorted, so a retry that orders its keys differently is the same request. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(canonicalJson).join(',')}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value as object)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   constructor(@Inject(DATABASE) private readonly db: Database) {}
@@ -29,7 +43,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     const path = req.originalUrl.split('?')[0];
     const requestHash = createHash('sha256')
-      .update(`${req.method} ${path}\n${JSON.stringify(req.body ?? null)}`)
+      .update(`${req.method} ${path}\n${canonicalJson(req.body ?? null)}`)
       .digest('hex');
     const actorId = req.commandMeta.actor.id;
     return from(

@@ -37,3 +37,41 @@ export function bodyParserProblems(error: unknown, _req: Request, res: Response,
   }
   next(error);
 }
+
+const MAX_DEPTH = 32;
+// NUL and unpaired surrogates cannot be stored in jsonb or text columns.
+// eslint-disable-next-line no-control-regex -- matching NUL is the point
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why a parsed body cannot be accepted (too deep, or a string Postgres cannot store), or null. */
+export function bodyProblem(value: unknown, path = 'body', depth = 0): { field: string; message: string } | null {
+  if (depth > MAX_DEPTH) {
+    return { field: path, message: `nested deeper than ${MAX_DEPTH} levels` };
+  }
+  if (typeof value === 'string') {
+    return UNSTORABLE.test(value) ? { field: path, message: 'contains a NUL character or an unpaired surrogate' } : null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value as object)) {
+      const found = bodyProblem(key, path, depth + 1) ?? bodyProblem(child, `${path}.${key}`, depth + 1);
+      if (found) {
+        return found;
+      }
+    }
+  }
+  return null;
+}
+
+/** Refuses bodies nested absurdly deep or carrying unstorable strings, before validation. */
+export function checkBody(req: Request, res: Response, next: NextFunction) {
+  const found = bodyProblem(req.body);
+  if (found) {
+    const field = found.field.replace(/^body\./, '');
+    res
+      .status(400)
+      .type('application/problem+json')
+      .send(JSON.stringify(problem(400, `${field}: ${found.message}`, [{ field, message: found.message }])));
+    return;
+  }
+  next();
+}

@@ -15,6 +15,13 @@ export class SlugPipe implements PipeTransform<string, string> {
   }
 }
 
+const MAX_INT8 = 9223372036854775807n;
+
+/** A position (int8) as a decimal string: digits only and within bigint range. */
+export function isPosition(value: string): boolean {
+  return /^\d{1,19}$/.test(value) && BigInt(value) <= MAX_INT8;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()

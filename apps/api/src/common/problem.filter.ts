@@ -11,6 +11,15 @@ interface BodyParserError {
   message?: string;
 }
 
+const PG_INPUT_ERRORS: Record<string, string> = {
+  '22P05': 'a value contains characters that cannot be stored',
+  '22021': 'a value is not valid UTF-8',
+  '22003': 'a number is out of range',
+  '22P02': 'a value has an invalid format',
+  '22008': 'a date or time is out of range',
+  '22007': 'a date or time has an invalid format',
+};
+
 /** Every error leaves as application/problem+json; only real defects become 5xx. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -50,6 +59,11 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (error instanceof ConcurrencyError || error instanceof IdempotencyError) {
       return problem(409, error.message);
+    }
+    const pgCode = (error as { code?: unknown })?.code;
+    if (typeof pgCode === 'string' && PG_INPUT_ERRORS[pgCode]) {
+      // A value got past validation that Postgres cannot take: still the client's input.
+      return problem(400, PG_INPUT_ERRORS[pgCode]);
     }
     const parserError = error as BodyParserError;
     if (parserError?.type === 'entity.too.large') {

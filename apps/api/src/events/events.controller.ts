@@ -5,7 +5,7 @@ import { RetractEventCommand, RetractEventDto } from '@app/corrections';
 import { EventStore } from '@app/event-store';
 import { CommandMeta, eventView } from '@app/shared';
 import { Meta } from '../auth/auth';
-import { optionalString, parseLimit, UuidPipe } from '../common/params';
+import { isPosition, optionalString, parseLimit, UuidPipe } from '../common/params';
 import { ProblemException } from '../common/problem';
 import { rejectUnknown } from '../organisations/organisations.controller';
 
@@ -40,7 +40,7 @@ export class EventsController {
     const { after, limit, type, streamId, ...rest } = query;
     rejectUnknown(rest);
     const afterValue = optionalString(after, 'after', 20);
-    if (afterValue !== undefined && !/^\d{1,19}$/.test(afterValue)) {
+    if (afterValue !== undefined && !isPosition(afterValue)) {
       throw new ProblemException(400, 'after: must be a position (a decimal string)', [
         { field: 'after', message: 'must be a position (a decimal string)' },
       ]);

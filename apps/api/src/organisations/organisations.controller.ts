@@ -10,7 +10,7 @@ import {
   UpdateOrganisationCommand,
   UpdateOrganisationDto,
 } from '@app/organisations';
-import type { CommandMeta } from '@app/shared';
+import { type CommandMeta, SLUG } from '@app/shared';
 import { Meta } from '../auth/auth';
 import { optionalString, parseAt, parseKnownAt, parseLimit, SlugPipe } from '../common/params';
 import { ProblemException } from '../common/problem';
@@ -65,7 +65,13 @@ export class OrganisationsController {
   list(@Query() query: Record<string, unknown>) {
     const { q, limit, cursor, ...rest } = query;
     rejectUnknown(rest);
-    return this.organisations.search(optionalString(q, 'q'), parseLimit(limit), optionalString(cursor, 'cursor', 100) ?? null);
+    const after = optionalString(cursor, 'cursor', 100);
+    if (after !== undefined && !SLUG.test(after)) {
+      throw new ProblemException(400, 'cursor: must be the nextCursor of the previous page', [
+        { field: 'cursor', message: 'must be the nextCursor of the previous page' },
+      ]);
+    }
+    return this.organisations.search(optionalString(q, 'q'), parseLimit(limit), after ?? null);
   }
 
   @Get(':id')

@@ -2,7 +2,7 @@ import { ORGANISATION_KINDS } from '@app/organisations';
 import type { Ask, FactCursor, MemberFilter } from '@app/questions';
 import { COUNTRY_CODES, parseValidDate, SLUG, ValidDate, validDateProblem } from '@app/shared';
 import { badRequest } from '../common/problem';
-import { parseAt, parseKnownAt } from '../common/params';
+import { isPosition, parseAt, parseKnownAt } from '../common/params';
 
 /** A valid date parameter with its precision; `fallback` when absent. */
 export function dateParam(value: unknown, field: string, fallback?: ValidDate): ValidDate {
@@ -57,7 +57,7 @@ export function positionCursor(value: unknown): string | null {
   if (value === undefined || value === '') {
     return null;
   }
-  if (typeof value !== 'string' || !/^\d{1,19}$/.test(value)) {
+  if (typeof value !== 'string' || !isPosition(value)) {
     throw badRequest('cursor', 'must be the nextCursor of the previous page');
   }
   return value;
@@ -69,7 +69,7 @@ export function factCursor(value: unknown): FactCursor | null {
     return null;
   }
   const m = typeof value === 'string' ? /^(\d{4}-\d{2}-\d{2})\.(\d{1,19})$/.exec(value) : null;
-  if (!m || validDateProblem(m[1]) !== null) {
+  if (!m || validDateProblem(m[1]) !== null || !isPosition(m[2])) {
     throw badRequest('cursor', 'must be the nextCursor of the previous page');
   }
   return { date: m[1], position: m[2] };
