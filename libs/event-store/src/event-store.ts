@@ -4,7 +4,8 @@ import type { DB } from '@app/db';
 import { ConcurrencyError, IdempotencyError } from './errors';
 import type { AppendRequest, AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from './types';
 
-interface EventRow {
+/** A row of `events` as `eventColumns()` selects it; `toRecordedEvent` turns it into an event. */
+export interface EventRow {
   global_position: string;
   transaction_id: string;
   stream_id: string;
@@ -31,8 +32,21 @@ export interface ReadAllOptions {
   streamId?: string;
 }
 
-const COLUMNS = sql`global_position::text, transaction_id::text, stream_id, stream_version::text, event_id::text,
-  type, schema_version, data, metadata, recorded_at`;
+/**
+ * The select list every reader of the log uses, optionally qualified by a table alias. int8 and
+ * xid8 come back as text (they outgrow a JS number); ORDER BY must name the qualified columns,
+ * since the text aliases would sort as text.
+ */
+export function eventColumns(alias?: string) {
+  const c = alias ? `${alias}.` : '';
+  return sql.raw(
+    `${c}global_position::text AS global_position, ${c}transaction_id::text AS transaction_id, ${c}stream_id, ` +
+      `${c}stream_version::text AS stream_version, ${c}event_id::text AS event_id, ${c}type, ${c}schema_version, ` +
+      `${c}data, ${c}metadata, ${c}recorded_at`,
+  );
+}
+
+const COLUMNS = eventColumns();
 
 /**
  * Subscribers deliver in (transaction_id, global_position) order, so a stream's versions only

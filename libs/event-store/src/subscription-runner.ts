@@ -1,7 +1,7 @@
 import { Kysely, sql, Transaction } from 'kysely';
 import { Client } from 'pg';
 import type { DB } from '@app/db';
-import { EVENTS_CHANNEL, toRecordedEvent } from './event-store';
+import { eventColumns, EventRow, EVENTS_CHANNEL, toRecordedEvent } from './event-store';
 import type { RecordedEvent } from './types';
 
 export type SubscriptionHandler = (events: RecordedEvent[], trx: Transaction<DB>) => Promise<void>;
@@ -170,9 +170,8 @@ export class SubscriptionRunner {
       const { tx, pos } = checkpoint.rows[0];
       // Only transactions older than every open one are ready (rule 4); in this order they all
       // come before the rest, so the ready rows are a prefix of the page.
-      const page = await sql<Parameters<typeof toRecordedEvent>[0] & { ready: boolean }>`
-        SELECT global_position::text, transaction_id::text, stream_id, stream_version::text, event_id::text,
-               type, schema_version, data, metadata, recorded_at,
+      const page = await sql<EventRow & { ready: boolean }>`
+        SELECT ${eventColumns()},
                transaction_id < pg_snapshot_xmin(pg_current_snapshot()) AS ready
         FROM events
         WHERE (transaction_id, global_position) > (${tx}::xid8, ${pos}::bigint)

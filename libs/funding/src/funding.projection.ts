@@ -38,8 +38,7 @@ export async function projectFunding(trx: Kysely<DB>, events: RecordedEvent[]): 
           retracted_by: null,
         })
         .execute();
-      await linkOrganisation(trx, d.funderId, e);
-      await linkOrganisation(trx, d.recipientId, e);
+      await linkOrganisation(trx, e, d.funderId, d.recipientId);
     } else if (e.type === 'EventRetracted') {
       const d = e.data as { eventId: string; retractedType: string };
       if (!isFundingEventType(d.retractedType)) {
@@ -53,8 +52,7 @@ export async function projectFunding(trx: Kysely<DB>, events: RecordedEvent[]): 
         .returning(['funder_id', 'recipient_id'])
         .executeTakeFirst();
       if (fact) {
-        await linkOrganisation(trx, fact.funder_id, e);
-        await linkOrganisation(trx, fact.recipient_id, e);
+        await linkOrganisation(trx, e, fact.funder_id, fact.recipient_id);
       }
     }
   }

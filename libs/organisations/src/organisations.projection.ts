@@ -58,7 +58,7 @@ export async function projectOrganisations(trx: Kysely<DB>, events: RecordedEven
           })
           .where('id', '=', d.organisationId)
           .execute();
-        await linkOrganisation(trx, d.organisationId, e);
+        await linkOrganisation(trx, e, d.organisationId);
         break;
       }
       case 'OrganisationRenamed': {
@@ -80,7 +80,7 @@ export async function projectOrganisations(trx: Kysely<DB>, events: RecordedEven
           UPDATE organisations SET search_names = ARRAY(SELECT DISTINCT unnest(search_names || ${[normaliseName(d.name)]}::text[]))
           WHERE id = ${d.organisationId}`.execute(trx);
         await refreshCurrentName(trx, d.organisationId);
-        await linkOrganisation(trx, d.organisationId, e);
+        await linkOrganisation(trx, e, d.organisationId);
         break;
       }
       case 'EventRetracted': {
@@ -92,7 +92,7 @@ export async function projectOrganisations(trx: Kysely<DB>, events: RecordedEven
             .where('event_id', '=', d.eventId)
             .execute();
           await refreshCurrentName(trx, d.organisationId);
-          await linkOrganisation(trx, d.organisationId, e);
+          await linkOrganisation(trx, e, d.organisationId);
         }
         break;
       }
@@ -146,9 +146,12 @@ export async function projectAlliances(trx: Kysely<DB>, events: RecordedEvent[])
   }
 }
 
-/** Records that an event concerns an organisation, for its history. */
-export async function linkOrganisation(trx: Kysely<DB>, organisationId: string, e: RecordedEvent) {
-  await linkOrganisations(trx, [{ organisationId, eventId: e.id, position: e.position }]);
+/** Records that an event concerns these organisations, for their histories. */
+export async function linkOrganisation(trx: Kysely<DB>, e: RecordedEvent, ...organisationIds: string[]) {
+  await linkOrganisations(
+    trx,
+    organisationIds.map((organisationId) => ({ organisationId, eventId: e.id, position: e.position })),
+  );
 }
 
 export interface OrganisationLink {

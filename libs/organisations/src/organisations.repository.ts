@@ -30,10 +30,6 @@ export class OrganisationsRepository {
     return !!(await db.selectFrom('organisations').select('id').where('id', '=', id).executeTakeFirst());
   }
 
-  async allianceExists(id: string, db: Kysely<DB> = this.db): Promise<boolean> {
-    return !!(await db.selectFrom('alliances').select('id').where('id', '=', id).executeTakeFirst());
-  }
-
   /** Which of an alliance and an organisation exist, in one round trip. */
   async pairExists(allianceId: string, organisationId: string, db: Kysely<DB> = this.db) {
     const { rows } = await sql<{ alliance: boolean; organisation: boolean }>`

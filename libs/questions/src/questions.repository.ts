@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RawBuilder, sql } from 'kysely';
 import { DATABASE, Database } from '@app/db';
-import { toRecordedEvent } from '@app/event-store';
+import { eventColumns, EventRow, toRecordedEvent } from '@app/event-store';
 
 /** A question's two times: the world on `date` (YYYY-MM-DD), as the tracker believed it at `knownAt`. */
 export interface Moment {
@@ -32,21 +32,7 @@ interface IntervalRow {
   until_precision: string | null;
 }
 
-interface EventRow {
-  global_position: string;
-  transaction_id: string;
-  stream_id: string;
-  stream_version: string;
-  event_id: string;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: Record<string, unknown>;
-  recorded_at: Date;
-}
-
-const EVENT_COLUMNS = sql`e.global_position::text, e.transaction_id::text, e.stream_id, e.stream_version::text,
-  e.event_id::text, e.type, e.schema_version, e.data, e.metadata, e.recorded_at`;
+const EVENT_COLUMNS = eventColumns('e');
 
 const subjectFilter = (s: Subject) =>
   'allianceId' in s ? sql`alliance_id = ${s.allianceId}` : sql`organisation_id = ${s.organisationId}`;

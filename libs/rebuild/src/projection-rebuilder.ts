@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Kysely, sql } from 'kysely';
 import { DATABASE, Database, DB } from '@app/db';
-import { RecordedEvent, toRecordedEvent } from '@app/event-store';
+import { eventColumns, EventRow, RecordedEvent, toRecordedEvent } from '@app/event-store';
 import { Projections } from '@app/shared';
 
 /** Any fixed number; it only has to be the same for every process that rebuilds. */
@@ -53,19 +53,6 @@ export type ReplayOrder = 'stream' | 'position';
 type Cursor = { position: string } | { streamId: string; version: number };
 
 const LOCK_NOT_AVAILABLE = '55P03';
-
-interface EventRow {
-  global_position: string;
-  transaction_id: string;
-  stream_id: string;
-  stream_version: string;
-  event_id: string;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: Record<string, unknown>;
-  recorded_at: Date;
-}
 
 /**
  * Empties the projection tables and replays the whole log through the same Projections.apply
@@ -203,8 +190,7 @@ export class ProjectionRebuilder {
         ? [sql`events.global_position > ${after.position}::bigint`, sql`events.global_position`]
         : [sql`(events.stream_id, events.stream_version) > (${after.streamId}, ${after.version})`, sql`events.stream_id, events.stream_version`];
     const result = await sql<EventRow>`
-      SELECT global_position::text, transaction_id::text, stream_id, stream_version::text, event_id::text,
-        type, schema_version, data, metadata, recorded_at
+      SELECT ${eventColumns()}
       FROM events WHERE ${where}
       ORDER BY ${order} LIMIT ${limit}`.execute(conn);
     return result.rows.map(toRecordedEvent);

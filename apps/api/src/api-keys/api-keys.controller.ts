@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { ApiKeysRepository } from '@app/access';
 import { RequireRole } from '../auth/auth';
 import { ProblemException } from '../common/problem';
-import { rejectUnknown } from '../organisations/organisations.controller';
+import { rejectUnknown } from '../common/params';
 import { CreateApiKeyDto } from './api-keys.dto';
 
 @ApiTags('api keys')

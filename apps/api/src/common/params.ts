@@ -80,3 +80,15 @@ export function optionalString(value: unknown, field: string, max = 200): string
   }
   return value;
 }
+
+/** Query strings are strict like bodies: an unknown parameter is a 400, not silently ignored. */
+export function rejectUnknown(rest: Record<string, unknown>) {
+  const unknown = Object.keys(rest);
+  if (unknown.length) {
+    throw new ProblemException(
+      400,
+      unknown.map((k) => `${k}: unknown query parameter`).join('; '),
+      unknown.map((field) => ({ field, message: 'unknown query parameter' })),
+    );
+  }
+}

@@ -5,9 +5,8 @@ import { RetractEventCommand, RetractEventDto } from '@app/corrections';
 import { EventStore } from '@app/event-store';
 import { CommandMeta, eventView } from '@app/shared';
 import { Meta } from '../auth/auth';
-import { isPosition, optionalString, parseLimit, UuidPipe } from '../common/params';
+import { isPosition, optionalString, parseLimit, rejectUnknown, UuidPipe } from '../common/params';
 import { ProblemException } from '../common/problem';
-import { rejectUnknown } from '../organisations/organisations.controller';
 
 @ApiTags('events')
 @ApiBearerAuth()

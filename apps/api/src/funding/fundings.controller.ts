@@ -13,9 +13,8 @@ import {
 } from '@app/funding';
 import { CommandMeta, SLUG } from '@app/shared';
 import { Meta } from '../auth/auth';
-import { optionalString, parseAt, parseKnownAt, parseLimit, UuidPipe } from '../common/params';
+import { optionalString, parseAt, parseKnownAt, parseLimit, rejectUnknown, UuidPipe } from '../common/params';
 import { badRequest, ProblemException } from '../common/problem';
-import { rejectUnknown } from '../organisations/organisations.controller';
 
 const AT = { name: 'at', required: false, description: 'YYYY, YYYY-MM or YYYY-MM-DD (its first day); default today' };
 const KNOWN_AT = { name: 'knownAt', required: false, description: 'ISO 8601 timestamp, inclusive; default now' };

@@ -12,7 +12,7 @@ import {
 } from '@app/organisations';
 import { type CommandMeta, SLUG } from '@app/shared';
 import { Meta } from '../auth/auth';
-import { optionalString, parseAt, parseKnownAt, parseLimit, SlugPipe } from '../common/params';
+import { optionalString, parseAt, parseKnownAt, parseLimit, rejectUnknown, SlugPipe } from '../common/params';
 import { ProblemException } from '../common/problem';
 
 @ApiTags('organisations')
@@ -87,17 +87,5 @@ export class OrganisationsController {
       throw new ProblemException(404, `no organisation ${id}`);
     }
     return found;
-  }
-}
-
-/** Query strings are strict like bodies: an unknown parameter is a 400, not silently ignored. */
-export function rejectUnknown(rest: Record<string, unknown>) {
-  const unknown = Object.keys(rest);
-  if (unknown.length) {
-    throw new ProblemException(
-      400,
-      unknown.map((k) => `${k}: unknown query parameter`).join('; '),
-      unknown.map((field) => ({ field, message: 'unknown query parameter' })),
-    );
   }
 }

@@ -1,9 +1,8 @@
 import { Controller, Get, Header, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { QuestionsService } from '@app/questions';
-import { parseLimit, SlugPipe } from '../common/params';
+import { parseLimit, rejectUnknown, SlugPipe } from '../common/params';
 import { badRequest } from '../common/problem';
-import { rejectUnknown } from '../organisations/organisations.controller';
 import { askParams, dateParam, factCursor, memberFilter, requiredDate, slugCursor } from './ask';
 
 const AT = { name: 'at', required: false, description: 'YYYY, YYYY-MM or YYYY-MM-DD (a partial date means its first day); default today' };

@@ -1,8 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { QuestionsService } from '@app/questions';
-import { parseLimit, SlugPipe } from '../common/params';
-import { rejectUnknown } from '../organisations/organisations.controller';
+import { parseLimit, rejectUnknown, SlugPipe } from '../common/params';
 import { askParams, positionCursor } from './ask';
 
 const AT = { name: 'at', required: false, description: 'YYYY, YYYY-MM or YYYY-MM-DD; default today' };

@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDefined, IsOptional, IsString, Length, ValidateNested } from 'class-validator';
-import { IsSlug, IsValidDate, SourceDto } from '@app/shared';
+import { IsOptional, IsString, Length } from 'class-validator';
+import { IsSlug, IsValidDate } from '@app/shared';
+import { MembershipFactDto } from '../membership-fact.dto';
 
-export class RecordJoinDto {
+export class RecordJoinDto extends MembershipFactDto {
   @ApiProperty({ example: 'ibm' })
   @IsSlug()
   organisationId!: string;
@@ -17,16 +17,4 @@ export class RecordJoinDto {
   @IsString()
   @Length(1, 100)
   role?: string;
-
-  @ApiProperty({ type: SourceDto })
-  @IsDefined()
-  @ValidateNested()
-  @Type(() => SourceDto)
-  source!: SourceDto;
-
-  @ApiPropertyOptional({ maxLength: 2000 })
-  @IsOptional()
-  @IsString()
-  @Length(1, 2000)
-  note?: string;
 }

@@ -48,44 +48,16 @@ export async function recordMembershipFact(
   }
   const on = parseValidDate(fact.input.on);
   const source = compact({ ...fact.input.source });
-  const [event] =
-    fact.kind === 'join'
-      ? await ctx.append(
-          stream,
-          [
-            {
-              type: 'MemberJoined',
-              data: compact<MemberJoined>({
-                allianceId,
-                organisationId,
-                on: on.on,
-                precision: on.precision,
-                role: fact.input.role,
-                source,
-                note: fact.input.note,
-              }),
-            },
-          ],
-          state.version,
-        )
-      : await ctx.append(
-          stream,
-          [
-            {
-              type: 'MemberLeft',
-              data: compact<MemberLeft>({
-                allianceId,
-                organisationId,
-                on: on.on,
-                precision: on.precision,
-                reason: fact.input.reason,
-                source,
-                note: fact.input.note,
-              }),
-            },
-          ],
-          state.version,
-        );
+  const common = { allianceId, organisationId, on: on.on, precision: on.precision, source, note: fact.input.note };
+  const [event] = await ctx.append(
+    stream,
+    [
+      fact.kind === 'join'
+        ? { type: 'MemberJoined', data: compact<MemberJoined>({ ...common, role: fact.input.role }) }
+        : { type: 'MemberLeft', data: compact<MemberLeft>({ ...common, reason: fact.input.reason }) },
+    ],
+    state.version,
+  );
   return { event: eventView(event) };
 }
 
