@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Kysely, PostgresDialect, PostgresPool, PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect, PostgresPool, PostgresPoolClient, RawBuilder, sql } from 'kysely';
 import { Pool, PoolClient, PoolConfig, types } from 'pg';
 import type { DB } from './schema';
 
@@ -61,4 +61,18 @@ class PreparingPool implements PostgresPool {
 
 export function createDatabase(pool: Pool): Database {
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool: new PreparingPool(pool) }) });
+}
+
+/**
+ * Runs data-modifying statements (INSERT, UPDATE, DELETE; falsy entries are skipped) as one
+ * statement, each a WITH item, so that they cost one round trip. They share one snapshot and
+ * none sees another's rows: only statements on disjoint rows may go together.
+ */
+export async function executeTogether(db: Kysely<DB>, statements: Array<RawBuilder<unknown> | null | false>): Promise<void> {
+  const parts = statements.filter((s): s is RawBuilder<unknown> => !!s);
+  if (parts.length === 1) {
+    await parts[0].execute(db);
+  } else if (parts.length > 1) {
+    await sql`WITH ${sql.join(parts.map((p, i) => sql`${sql.raw(`w${i}`)} AS (${p})`))} SELECT 1`.execute(db);
+  }
 }

@@ -211,9 +211,10 @@ export class EventStore {
   }
 
   /**
-   * Many streams in one transaction: the import path. Every stream's expected version is
-   * checked first (a mismatch throws and the caller's transaction rolls back), then all
-   * events go in with a single unnest insert.
+   * Many streams in one transaction: imports and write batches. Every stream's version is
+   * reserved and every event inserted by one statement; a stream whose expected version (or
+   * stream order) does not hold gets no events, and its ConcurrencyError leaves the caller's
+   * transaction to roll back the others.
    */
   async appendMany(requests: AppendRequest[], trx?: Kysely<DB>): Promise<AppendResult[]> {
     if (!trx) {
@@ -236,42 +237,63 @@ export class EventStore {
       }
       ids.add(r.streamId);
     }
-    const firstVersions = await this.reserveVersions(trx, requests);
-    const flat = requests.flatMap((r) =>
-      r.events.map((e, i) => ({
-        ...e,
-        id: e.id ?? randomUUID(),
-        streamId: r.streamId,
-        version: firstVersions.get(r.streamId)! + i,
-      })),
-    );
+    const writes = requests.filter((r) => r.events.length > 0);
+    if (writes.length === 0) {
+      return requests.map((r) => ({ streamId: r.streamId, nextExpectedVersion: 0, events: [], alreadyRecorded: false }));
+    }
+    const flat = writes.flatMap((r) => r.events.map((e, i) => ({ ...e, id: e.id ?? randomUUID(), streamId: r.streamId, n: i + 1 })));
     const json = flat.map(toJson);
+    // Expected versions as numbers: -1 for no-stream (0 means the same), -2 for any.
+    const expected = writes.map((r) =>
+      r.expectedVersion === 'no-stream' || r.expectedVersion === 0 ? -1 : r.expectedVersion === 'any' ? -2 : r.expectedVersion,
+    );
     const result = await sql<AppendedRow & { stream_id: string }>`
+      WITH r AS (
+        SELECT * FROM unnest(${writes.map((w) => w.streamId)}::text[], ${expected}::bigint[],
+                             ${writes.map((w) => w.events.length)}::bigint[]) AS r(stream_id, expected, count)
+      ), fresh AS (
+        INSERT INTO streams (stream_id, version) SELECT stream_id, count FROM r WHERE expected = -1
+        ON CONFLICT (stream_id) DO NOTHING
+        RETURNING stream_id, version
+      ), anyv AS (
+        INSERT INTO streams AS s (stream_id, version) SELECT stream_id, count FROM r WHERE expected = -2
+        ON CONFLICT (stream_id) DO UPDATE SET version = s.version + excluded.version, updated_at = now()
+        WHERE ${IN_STREAM_ORDER}
+        RETURNING stream_id, version
+      ), exact AS (
+        UPDATE streams s SET version = s.version + r.count, updated_at = now() FROM r
+        WHERE r.expected >= 0 AND s.stream_id = r.stream_id AND s.version = r.expected AND ${IN_STREAM_ORDER}
+        RETURNING s.stream_id, s.version
+      ), v AS (
+        SELECT * FROM fresh UNION ALL SELECT * FROM anyv UNION ALL SELECT * FROM exact
+      )
       INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
-      SELECT t.stream_id, t.version, t.id, t.type, t.schema_version, t.data, t.metadata
-      FROM unnest(${flat.map((e) => e.streamId)}::text[], ${flat.map((e) => e.version)}::bigint[],
+      SELECT t.stream_id, v.version - r.count + t.n, t.id, t.type, t.schema_version, t.data, t.metadata
+      FROM unnest(${flat.map((e) => e.streamId)}::text[], ${flat.map((e) => e.n)}::bigint[],
                   ${flat.map((e) => e.id)}::uuid[], ${flat.map((e) => e.type)}::text[],
                   ${flat.map((e) => e.schemaVersion ?? 1)}::int[],
                   ${json.map((j) => j.data)}::jsonb[], ${json.map((j) => j.metadata)}::jsonb[])
-           WITH ORDINALITY AS t(stream_id, version, id, type, schema_version, data, metadata, ord)
+           WITH ORDINALITY AS t(stream_id, n, id, type, schema_version, data, metadata, ord)
+      JOIN v ON v.stream_id = t.stream_id
+      JOIN r ON r.stream_id = t.stream_id
       ORDER BY t.ord
       RETURNING stream_id, ${APPENDED}`.execute(trx);
-    const rows = new Map(result.rows.map((row) => [`${row.stream_id}\n${row.stream_version}`, row]));
-    const byStream = new Map<string, RecordedEvent[]>();
-    flat.forEach((e, i) => {
-      const event = appended(rows.get(`${e.streamId}\n${e.version}`)!, e.streamId, e, json[i]);
-      const list = byStream.get(e.streamId);
-      if (list) {
-        list.push(event);
-      } else {
-        byStream.set(e.streamId, [event]);
+    const rows = new Map(result.rows.map((row) => [row.stream_id, row]));
+    for (const [i, r] of writes.entries()) {
+      if (!rows.has(r.streamId)) {
+        const actual = await this.streamVersion(r.streamId, trx);
+        const exactMatch = expected[i] === -2 || (expected[i] === -1 ? actual === 0 : actual === expected[i]);
+        throw new ConcurrencyError(r.streamId, r.expectedVersion, actual, exactMatch ? 'order' : 'version');
       }
-    });
+    }
+    const byStream = new Map<string, RecordedEvent[]>(writes.map((r) => [r.streamId, []]));
+    const byId = new Map(result.rows.map((row) => [row.event_id, row]));
+    flat.forEach((e, i) => byStream.get(e.streamId)!.push(appended(byId.get(e.id.toLowerCase())!, e.streamId, e, json[i])));
     return requests.map((r) => {
       const events = byStream.get(r.streamId) ?? [];
       return {
         streamId: r.streamId,
-        nextExpectedVersion: events[events.length - 1].version,
+        nextExpectedVersion: events.length ? events[events.length - 1].version : 0,
         events,
         alreadyRecorded: false,
       };
@@ -288,6 +310,22 @@ export class EventStore {
       ORDER BY events.stream_version
       LIMIT ${options.limit ?? 1_000_000}`.execute(options.trx ?? this.db);
     return result.rows.map(toRecordedEvent);
+  }
+
+  /** Several whole streams in one round trip, each in version order; a stream never written reads as []. */
+  async readStreams(streamIds: string[], db: Kysely<DB> = this.db): Promise<Map<string, RecordedEvent[]>> {
+    const byStream = new Map<string, RecordedEvent[]>(streamIds.map((id) => [id, []]));
+    if (streamIds.length === 0) {
+      return byStream;
+    }
+    const result = await sql<EventRow>`
+      SELECT ${COLUMNS} FROM events
+      WHERE stream_id = ANY(${[...byStream.keys()]}::text[])
+      ORDER BY events.stream_id, events.stream_version`.execute(db);
+    for (const row of result.rows) {
+      byStream.get(row.stream_id)!.push(toRecordedEvent(row));
+    }
+    return byStream;
   }
 
   /**
@@ -421,67 +459,5 @@ export class EventStore {
       events: ordered,
       alreadyRecorded: true,
     };
-  }
-
-  private async reserveVersions(trx: Kysely<DB>, requests: AppendRequest[]): Promise<Map<string, number>> {
-    const first = new Map<string, number>();
-    const pick = (mode: (e: ExpectedVersion) => boolean) =>
-      requests.filter((r) => r.events.length > 0 && mode(r.expectedVersion === 0 ? 'no-stream' : r.expectedVersion));
-    const fresh = pick((e) => e === 'no-stream');
-    const any = pick((e) => e === 'any');
-    const exact = pick((e) => typeof e === 'number');
-
-    if (fresh.length) {
-      const rows = await sql<{ stream_id: string }>`
-        INSERT INTO streams (stream_id, version)
-        SELECT * FROM unnest(${fresh.map((r) => r.streamId)}::text[], ${fresh.map((r) => r.events.length)}::bigint[])
-        ON CONFLICT (stream_id) DO NOTHING RETURNING stream_id`.execute(trx);
-      const inserted = new Set(rows.rows.map((r) => r.stream_id));
-      for (const r of fresh) {
-        if (!inserted.has(r.streamId)) {
-          throw new ConcurrencyError(r.streamId, r.expectedVersion, await this.streamVersion(r.streamId, trx));
-        }
-        first.set(r.streamId, 1);
-      }
-    }
-    if (any.length) {
-      const rows = await sql<{ stream_id: string; version: string }>`
-        INSERT INTO streams AS s (stream_id, version)
-        SELECT * FROM unnest(${any.map((r) => r.streamId)}::text[], ${any.map((r) => r.events.length)}::bigint[])
-        ON CONFLICT (stream_id) DO UPDATE SET version = s.version + excluded.version, updated_at = now()
-        WHERE ${IN_STREAM_ORDER}
-        RETURNING stream_id, version::text`.execute(trx);
-      const counts = new Map(any.map((r) => [r.streamId, r.events.length]));
-      for (const row of rows.rows) {
-        first.set(row.stream_id, Number(row.version) - counts.get(row.stream_id)! + 1);
-      }
-      for (const r of any) {
-        if (!first.has(r.streamId)) {
-          throw new ConcurrencyError(r.streamId, r.expectedVersion, await this.streamVersion(r.streamId, trx), 'order');
-        }
-      }
-    }
-    if (exact.length) {
-      const rows = await sql<{ stream_id: string; version: string }>`
-        UPDATE streams s SET version = s.version + v.count, updated_at = now()
-        FROM unnest(${exact.map((r) => r.streamId)}::text[], ${exact.map((r) => r.expectedVersion)}::bigint[],
-                    ${exact.map((r) => r.events.length)}::bigint[]) AS v(stream_id, expected, count)
-        WHERE s.stream_id = v.stream_id AND s.version = v.expected AND ${IN_STREAM_ORDER}
-        RETURNING s.stream_id, v.expected::text AS version`.execute(trx);
-      const updated = new Map(rows.rows.map((r) => [r.stream_id, Number(r.version) + 1]));
-      for (const r of exact) {
-        if (!updated.has(r.streamId)) {
-          const actual = await this.streamVersion(r.streamId, trx);
-          throw new ConcurrencyError(
-            r.streamId,
-            r.expectedVersion,
-            actual,
-            actual === r.expectedVersion ? 'order' : 'version',
-          );
-        }
-        first.set(r.streamId, updated.get(r.streamId)!);
-      }
-    }
-    return first;
   }
 }

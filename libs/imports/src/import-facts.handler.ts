@@ -180,6 +180,7 @@ export class ImportFactsHandler implements ICommandHandler<ImportFactsCommand> {
         );
       }
       return { events, count: events.length };
-    });
+      // Thousands of facts with their own all-or-nothing rule: a transaction of its own.
+    }, { alone: true });
   }
 }

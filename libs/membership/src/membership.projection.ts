@@ -1,7 +1,7 @@
 import { Kysely, sql } from 'kysely';
-import type { DB } from '@app/db';
+import { DB, executeTogether } from '@app/db';
 import type { RecordedEvent } from '@app/event-store';
-import { linkOrganisations, OrganisationLink } from '@app/organisations';
+import { insertOrganisationLinks, OrganisationLink } from '@app/organisations';
 import { parseValidDate } from '@app/shared';
 import { byValidTime, intervals, MembershipFact } from './membership.decider';
 import type { EventRetracted, MemberJoined, MemberLeft } from './membership.events';
@@ -79,6 +79,24 @@ interface IntervalRow {
   recorded_to: Date | null;
 }
 
+/** A fact (src 'fact') or a believed interval (src 'interval') of a touched pair, as loaded. */
+interface LoadedRow {
+  src: 'fact' | 'interval';
+  alliance_id: string;
+  organisation_id: string;
+  event_id: string | null;
+  kind: 'join' | 'leave' | null;
+  on_date: string | null;
+  on_text: string | null;
+  precision: string | null;
+  role: string | null;
+  position: string | null;
+  id: string | null;
+  join_event_id: string | null;
+  leave_event_id: string | null;
+  recorded_from: Date | null;
+}
+
 /** A currently believed interval: one already stored (id) or one this batch will insert. */
 interface OpenInterval {
   key: string;
@@ -135,34 +153,38 @@ class MembershipBatch {
     }
     const alliances = [...pairs.values()].map((p) => p.allianceId);
     const organisations = [...pairs.values()].map((p) => p.organisationId);
-    const [facts, open] = await Promise.all([
-      sql<{ event_id: string; alliance_id: string; organisation_id: string; kind: 'join' | 'leave'; on_date: string; on_text: string; precision: string; role: string | null; position: string }>`
-        SELECT f.event_id::text, f.alliance_id, f.organisation_id, f.kind, f.on_date, f.on_text, f.precision, f.role, f.position::text
-        FROM unnest(${alliances}::text[], ${organisations}::text[]) AS p(a, o)
-        JOIN membership_facts f ON f.alliance_id = p.a AND f.organisation_id = p.o
-        WHERE f.retracted_at IS NULL`.execute(trx),
-      sql<{ id: string; alliance_id: string; organisation_id: string; join_event_id: string; leave_event_id: string | null; recorded_from: Date }>`
-        SELECT i.id::text, i.alliance_id, i.organisation_id, i.join_event_id::text, i.leave_event_id::text, i.recorded_from
-        FROM unnest(${alliances}::text[], ${organisations}::text[]) AS p(a, o)
-        JOIN membership_intervals i ON i.alliance_id = p.a AND i.organisation_id = p.o
-        WHERE i.recorded_to IS NULL`.execute(trx),
-    ]);
-    for (const r of facts.rows) {
+    // Facts and believed intervals in one statement: a row is one or the other (src).
+    const { rows } = await sql<LoadedRow>`
+      SELECT 'fact' AS src, f.alliance_id, f.organisation_id, f.event_id::text AS event_id, f.kind, f.on_date::text AS on_date,
+             f.on_text, f.precision, f.role, f.position::text AS position,
+             NULL::text AS id, NULL::text AS join_event_id, NULL::text AS leave_event_id, NULL::timestamptz AS recorded_from
+      FROM unnest(${alliances}::text[], ${organisations}::text[]) AS p(a, o)
+      JOIN membership_facts f ON f.alliance_id = p.a AND f.organisation_id = p.o
+      WHERE f.retracted_at IS NULL
+      UNION ALL
+      SELECT 'interval', i.alliance_id, i.organisation_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+             i.id::text, i.join_event_id::text, i.leave_event_id::text, i.recorded_from
+      FROM unnest(${alliances}::text[], ${organisations}::text[]) AS p(a, o)
+      JOIN membership_intervals i ON i.alliance_id = p.a AND i.organisation_id = p.o
+      WHERE i.recorded_to IS NULL`.execute(trx);
+    const facts = rows.filter((r) => r.src === 'fact');
+    const open = rows.filter((r) => r.src === 'interval');
+    for (const r of facts) {
       pairs.get(`${r.alliance_id}.${r.organisation_id}`)!.facts.push({
-        eventId: r.event_id,
-        kind: r.kind,
-        date: r.on_date,
-        on: r.on_text,
-        precision: r.precision,
+        eventId: r.event_id!,
+        kind: r.kind!,
+        date: r.on_date!,
+        on: r.on_text!,
+        precision: r.precision!,
         role: r.role ?? undefined,
         seq: Number(r.position),
       });
     }
-    for (const r of open.rows) {
+    for (const r of open) {
       pairs.get(`${r.alliance_id}.${r.organisation_id}`)!.open.push({
-        key: intervalKey(r.join_event_id, r.leave_event_id),
-        recordedFrom: r.recorded_from.getTime(),
-        id: r.id,
+        key: intervalKey(r.join_event_id!, r.leave_event_id),
+        recordedFrom: r.recorded_from!.getTime(),
+        id: r.id!,
       });
     }
     return new MembershipBatch(pairs);
@@ -256,39 +278,32 @@ class MembershipBatch {
     }
   }
 
+  /** Every change in one statement (the rows each part touches are disjoint). */
   async write(trx: Kysely<DB>) {
     const facts = [...this.newFacts.values()];
     const ts = (d: Date | null) => d?.toISOString() ?? null;
-    if (facts.length) {
+    const r = this.retractions;
+    const c = this.closes;
+    const rows = this.newIntervals.filter((row) => !this.dropped.has(row));
+    await executeTogether(trx, [
       // One JSON document per statement: cheaper to encode and decode than fifteen arrays.
-      await sql`
-        INSERT INTO membership_facts
-        SELECT * FROM json_populate_recordset(NULL::membership_facts, ${JSON.stringify(facts)}::json)`.execute(trx);
-    }
-    if (this.retractions.length) {
-      const r = this.retractions;
-      await sql`
-        UPDATE membership_facts f SET retracted_at = r.at, retracted_by = r.by
-        FROM unnest(${r.map((x) => x.eventId)}::uuid[], ${r.map((x) => ts(x.at))}::timestamptz[], ${r.map((x) => x.by)}::uuid[]) AS r(event_id, at, by)
-        WHERE f.event_id = r.event_id`.execute(trx);
-    }
-    await linkOrganisations(trx, this.links);
-    if (this.deleteIds.length) {
-      await sql`DELETE FROM membership_intervals WHERE id = ANY(${this.deleteIds}::bigint[])`.execute(trx);
-    }
-    if (this.closes.length) {
-      const c = this.closes;
-      await sql`
-        UPDATE membership_intervals i SET recorded_to = c.at
-        FROM unnest(${c.map((x) => x.id)}::bigint[], ${c.map((x) => ts(x.at))}::timestamptz[]) AS c(id, at)
-        WHERE i.id = c.id`.execute(trx);
-    }
-    const rows = this.newIntervals.filter((r) => !this.dropped.has(r));
-    if (rows.length) {
-      await sql`
-        INSERT INTO membership_intervals (${sql.join(INTERVAL_COLUMNS.map((c) => sql.id(c)))})
-        SELECT ${sql.join(INTERVAL_COLUMNS.map((c) => sql.id(c)))}
-        FROM json_populate_recordset(NULL::membership_intervals, ${JSON.stringify(rows)}::json)`.execute(trx);
-    }
+      facts.length > 0 &&
+        sql`INSERT INTO membership_facts
+            SELECT * FROM json_populate_recordset(NULL::membership_facts, ${JSON.stringify(facts)}::json)`,
+      r.length > 0 &&
+        sql`UPDATE membership_facts f SET retracted_at = r.at, retracted_by = r.by
+            FROM unnest(${r.map((x) => x.eventId)}::uuid[], ${r.map((x) => ts(x.at))}::timestamptz[], ${r.map((x) => x.by)}::uuid[]) AS r(event_id, at, by)
+            WHERE f.event_id = r.event_id`,
+      insertOrganisationLinks(this.links),
+      this.deleteIds.length > 0 && sql`DELETE FROM membership_intervals WHERE id = ANY(${this.deleteIds}::bigint[])`,
+      c.length > 0 &&
+        sql`UPDATE membership_intervals i SET recorded_to = c.at
+            FROM unnest(${c.map((x) => x.id)}::bigint[], ${c.map((x) => ts(x.at))}::timestamptz[]) AS c(id, at)
+            WHERE i.id = c.id`,
+      rows.length > 0 &&
+        sql`INSERT INTO membership_intervals (${sql.join(INTERVAL_COLUMNS.map((col) => sql.id(col)))})
+            SELECT ${sql.join(INTERVAL_COLUMNS.map((col) => sql.id(col)))}
+            FROM json_populate_recordset(NULL::membership_intervals, ${JSON.stringify(rows)}::json)`,
+    ]);
   }
 }

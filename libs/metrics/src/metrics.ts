@@ -19,6 +19,13 @@ export const appendedEvents = new Counter({
   registers: [registry],
 });
 
+export const writeBatchSize = new Histogram({
+  name: 'write_batch_requests',
+  help: 'Write requests recorded together in one transaction (group commit)',
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  registers: [registry],
+});
+
 export const subscriptionLag = new Gauge({
   name: 'subscription_lag_events',
   help: 'Committed events a subscription has not handled yet',

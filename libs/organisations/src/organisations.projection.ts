@@ -1,5 +1,5 @@
 import { Kysely, sql } from 'kysely';
-import type { DB } from '@app/db';
+import { DB, executeTogether } from '@app/db';
 import type { RecordedEvent } from '@app/event-store';
 import type { AllianceRegistered, OrganisationRegistered, OrganisationRenamed, OrganisationUpdated } from './organisations.events';
 import { normaliseName } from './organisations.events';
@@ -162,12 +162,17 @@ export interface OrganisationLink {
 
 /** Many links in one statement; a link recorded twice stays one. */
 export async function linkOrganisations(trx: Kysely<DB>, links: OrganisationLink[]) {
-  if (links.length === 0) {
-    return;
-  }
-  await sql`
+  await executeTogether(trx, [insertOrganisationLinks(links)]);
+}
+
+/** The insert linkOrganisations runs, for a caller that sends it with its own writes (null: no links). */
+export function insertOrganisationLinks(links: OrganisationLink[]) {
+  return (
+    links.length > 0 &&
+    sql`
     INSERT INTO organisation_events (organisation_id, event_id, position)
     SELECT * FROM unnest(${links.map((l) => l.organisationId)}::text[], ${links.map((l) => l.eventId)}::uuid[],
       ${links.map((l) => l.position)}::bigint[])
-    ON CONFLICT DO NOTHING`.execute(trx);
+    ON CONFLICT DO NOTHING`
+  );
 }

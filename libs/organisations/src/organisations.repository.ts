@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Kysely, sql } from 'kysely';
 import { DATABASE, Database, DB } from '@app/db';
+import type { BatchLoader } from '@app/shared';
 import { normaliseName } from './organisations.events';
 
 export interface OrganisationView {
@@ -30,13 +31,18 @@ export class OrganisationsRepository {
     return !!(await db.selectFrom('organisations').select('id').where('id', '=', id).executeTakeFirst());
   }
 
-  /** Which of an alliance and an organisation exist, in one round trip. */
-  async pairExists(allianceId: string, organisationId: string, db: Kysely<DB> = this.db) {
-    const { rows } = await sql<{ alliance: boolean; organisation: boolean }>`
-      SELECT EXISTS (SELECT 1 FROM alliances WHERE id = ${allianceId}) AS alliance,
-             EXISTS (SELECT 1 FROM organisations WHERE id = ${organisationId}) AS organisation`.execute(db);
-    return rows[0];
-  }
+  /** Whether alliances and organisations exist: every ask of a write batch in one statement. */
+  readonly existing: BatchLoader<{ kind: 'alliance' | 'organisation'; id: string }, boolean> = {
+    async load(trx, keys) {
+      const ids = (kind: string) => keys.filter((k) => k.kind === kind).map((k) => k.id);
+      const { rows } = await sql<{ kind: string; id: string }>`
+        SELECT 'alliance' AS kind, id FROM alliances WHERE id = ANY(${ids('alliance')}::text[])
+        UNION ALL
+        SELECT 'organisation', id FROM organisations WHERE id = ANY(${ids('organisation')}::text[])`.execute(trx);
+      const found = new Set(rows.map((r) => `${r.kind}:${r.id}`));
+      return keys.map((k) => found.has(`${k.kind}:${k.id}`));
+    },
+  };
 
   async get(id: string, at: string, knownAt: Date, db: Kysely<DB> = this.db): Promise<OrganisationView | null> {
     const row = await db

@@ -8,3 +8,5 @@ export * from './event-view';
 export * from './shared.module';
 export * from './validators';
 export * from './iso';
+export * from './deterministic-id';
+export * from './write-batch';

@@ -1,65 +1,157 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Kysely, sql } from 'kysely';
+import { APP_CONFIG, AppConfig } from '@app/config';
 import { DATABASE, Database, DB } from '@app/db';
-import { ConcurrencyError, EventStore, ExpectedVersion, IdempotencyError, RecordedEvent } from '@app/event-store';
-import { appendedEvents } from '@app/metrics';
+import { ConcurrencyError, EventStore, IdempotencyError } from '@app/event-store';
+import { appendedEvents, writeBatchSize } from '@app/metrics';
 import type { CommandMeta } from './command-meta';
 import { DomainError } from './errors';
 import { Projections } from './projections';
+import { BatchLoader, RecordContext, WriteBatch } from './write-batch';
 
-export interface RecordContext {
-  trx: Kysely<DB>;
-  meta: CommandMeta;
-  append(streamId: string, events: Array<{ type: string; data: object }>, expectedVersion: ExpectedVersion): Promise<RecordedEvent[]>;
-  readStream(streamId: string): Promise<RecordedEvent[]>;
+export type { RecordContext } from './write-batch';
+
+export type Work<R> = (ctx: RecordContext) => Promise<R>;
+
+export interface RecordOptions {
+  /** The status stored with an idempotent response (201 unless said otherwise). */
+  status?: number;
+  /** Run in a transaction of its own rather than in a batch (large writes such as imports). */
+  alone?: boolean;
 }
+
+interface Request<R = unknown> {
+  meta: CommandMeta;
+  work: Work<R>;
+  status: number;
+  resolve(value: R): void;
+  reject(error: unknown): void;
+}
+
+type Outcome = PromiseSettledResult<{ value: unknown; replayed: boolean }>;
 
 const MAX_ATTEMPTS = 8;
 
-/** A UUID derived from the idempotency key, so a replayed request can only re-append the same ids. */
-export function deterministicId(seed: string): string {
-  const h = createHash('sha256').update(seed).digest('hex');
-  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+/** Asks the batch must not be redone one by one for: refusals before any append. */
+const refusedAlone = (o: Outcome, appended: boolean) => o.status === 'rejected' && o.reason instanceof DomainError && !appended;
+
+/** Redo the batch one request at a time. */
+class RedoAlone extends Error {}
+
+interface Claim {
+  actorId: string;
+  key: string;
+  requestHash: string;
 }
 
 /**
- * Runs one request's decisions in one transaction: read state, decide, append, project
- * inline, and store the idempotent response — all or nothing. A concurrent writer to the
- * same stream makes the append fail its expected version; the whole attempt then re-runs on
- * fresh state, where the decider sees the other write and may refuse.
+ * Serialises requests that share an Idempotency-Key: the second waits (on an advisory lock) for
+ * the first to commit, then finds its stored response instead of deciding again on the changed
+ * state. The lock and the look-up are two statements: the look-up's snapshot must be taken
+ * after the lock is granted.
+ */
+const idempotencyClaims: BatchLoader<Claim, unknown> = {
+  async load(trx, claims) {
+    const locks = [...new Set(claims.map((c) => `idem:${c.actorId}:${c.key}`))].sort();
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended(l, 0)) FROM unnest(${locks}::text[]) AS l`.execute(trx);
+    const { rows } = await sql<{ api_key_id: string; key: string; response: unknown; request_hash: string }>`
+      SELECT i.api_key_id, i.key, i.response, i.request_hash
+      FROM unnest(${claims.map((c) => c.actorId)}::text[], ${claims.map((c) => c.key)}::text[]) AS c(actor, key)
+      JOIN idempotency_keys i ON i.api_key_id = c.actor AND i.key = c.key`.execute(trx);
+    const stored = new Map(rows.map((r) => [`${r.api_key_id}\n${r.key}`, r]));
+    return claims.map((c) => {
+      const found = stored.get(`${c.actorId}\n${c.key}`);
+      if (found && found.request_hash !== c.requestHash) {
+        return new DomainError(409, `Idempotency-Key "${c.key}" was already used with a different request; use a new key for a new request`);
+      }
+      return found?.response ?? null;
+    });
+  },
+};
+
+/**
+ * Runs each request's decisions all or nothing: read state, decide, append, project inline,
+ * and store the idempotent response, in one transaction.
+ *
+ * Requests that arrive while earlier ones are being written share a transaction (group
+ * commit, see WriteBatch): at most `writeBatchParallel` transactions are open at once, each
+ * taking up to `writeBatchMax` waiting requests. A request refused by its decider fails alone;
+ * anything else that goes wrong in a batch (a concurrent writer to the same stream, two
+ * requests of the batch on one stream, a database error) rolls the batch back and runs each of
+ * its requests again in a transaction of its own, exactly as if it had come alone.
+ *
+ * Alone, a concurrent writer to the same stream makes the append fail its expected version;
+ * the whole attempt then re-runs on fresh state, where the decider sees the other write and
+ * may refuse.
  */
 @Injectable()
 export class Recorder {
+  private readonly queue: Request[] = [];
+  private runners = 0;
+  private readonly maxBatch: number;
+  private readonly parallel: number;
+
   constructor(
     @Inject(DATABASE) private readonly db: Database,
     private readonly store: EventStore,
     private readonly projections: Projections,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.maxBatch = config.writeBatchMax;
+    this.parallel = config.writeBatchParallel;
+  }
 
-  async execute<R extends object>(meta: CommandMeta, work: (ctx: RecordContext) => Promise<R>, status = 201): Promise<R> {
+  execute<R extends object>(meta: CommandMeta, work: Work<R>, options: RecordOptions = {}): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const request: Request<R> = { meta, work, status: options.status ?? 201, resolve, reject };
+      if (options.alone || this.maxBatch === 1) {
+        this.runAlone(request as Request).then((value) => resolve(value as R), reject);
+        return;
+      }
+      this.queue.push(request as Request);
+      if (this.runners < this.parallel) {
+        this.runners++;
+        // One turn of the event loop lets the requests that arrived together go together.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const requests = this.queue.splice(0, this.maxBatch);
+        writeBatchSize.observe(requests.length);
+        if (requests.length === 1) {
+          await this.runAlone(requests[0]).then(requests[0].resolve, requests[0].reject);
+        } else {
+          await this.runBatch(requests);
+        }
+      }
+    } finally {
+      this.runners--;
+    }
+  }
+
+  private async runBatch(requests: Request[]): Promise<void> {
+    let outcomes: Outcome[];
+    try {
+      outcomes = await this.transact(requests);
+    } catch {
+      await Promise.all(requests.map((r) => this.runAlone(r).then(r.resolve, r.reject)));
+      return;
+    }
+    outcomes.forEach((o, i) => (o.status === 'fulfilled' ? requests[i].resolve(o.value.value) : requests[i].reject(o.reason)));
+  }
+
+  private async runAlone(request: Request): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.db.transaction().execute(async (trx) => {
-          if (meta.idempotency) {
-            const replay = await this.claimIdempotencyKey(trx, meta);
-            if (replay) {
-              return replay as R;
-            }
-          }
-          const result = await work(this.context(trx, meta));
-          if (meta.idempotency) {
-            const { key, requestHash, method, path } = meta.idempotency;
-            await sql`
-              INSERT INTO idempotency_keys (api_key_id, key, method, path, request_hash, status, response)
-              VALUES (${meta.actor.id}, ${key}, ${method}, ${path}, ${requestHash}, ${status}, ${JSON.stringify(result)})
-              ON CONFLICT (api_key_id, key) DO NOTHING`.execute(trx);
-          }
-          return result;
-        });
-        this.store.notifyCommitted();
-        return result;
+        const [outcome] = await this.transact([request]);
+        if (outcome.status === 'rejected') {
+          throw outcome.reason;
+        }
+        return outcome.value.value;
       } catch (error) {
         const retriable = error instanceof ConcurrencyError || error instanceof IdempotencyError;
         if (!retriable || attempt >= MAX_ATTEMPTS) {
@@ -71,50 +163,74 @@ export class Recorder {
   }
 
   /**
-   * Serialises requests that share an Idempotency-Key: the second waits for the first to
-   * commit, then finds its stored response instead of deciding again on the changed state.
+   * One transaction for the requests. Alone, a request's failure rolls it back (and is
+   * thrown). In a batch, refusals before any append are answered and the rest commits; any
+   * other failure throws RedoAlone after the rollback.
    */
-  private async claimIdempotencyKey(trx: Kysely<DB>, meta: CommandMeta): Promise<unknown> {
-    const { key } = meta.idempotency!;
-    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`idem:${meta.actor.id}:${key}`}, 0))`.execute(trx);
-    const stored = await trx
-      .selectFrom('idempotency_keys')
-      .select(['response', 'request_hash'])
-      .where('api_key_id', '=', meta.actor.id)
-      .where('key', '=', key)
-      .executeTakeFirst();
-    if (stored && stored.request_hash !== meta.idempotency!.requestHash) {
-      throw new DomainError(409, `Idempotency-Key "${key}" was already used with a different request; use a new key for a new request`);
+  private async transact(requests: Request[]): Promise<Outcome[]> {
+    const { batch, outcomes } = await this.db.transaction().execute(async (trx) => {
+      const batch = new WriteBatch(trx, this.store, this.projections, requests.length);
+      const outcomes = await Promise.all(
+        requests.map((request, i) =>
+          this.run(batch, request, i).then(
+            (value): Outcome => ({ status: 'fulfilled', value }),
+            (reason): Outcome => ({ status: 'rejected', reason }),
+          ),
+        ),
+      );
+      if (requests.length === 1 && outcomes[0].status === 'rejected') {
+        throw outcomes[0].reason;
+      }
+      if (batch.failure || outcomes.some((o, i) => o.status === 'rejected' && !refusedAlone(o, batch.appended.has(i)))) {
+        throw new RedoAlone();
+      }
+      await this.storeResponses(trx, requests, outcomes);
+      return { batch, outcomes };
+    });
+    this.store.notifyCommitted();
+    for (const e of batch.events) {
+      appendedEvents.inc({ type: e.type });
     }
-    return stored?.response ?? null;
+    return outcomes;
   }
 
-  private context(trx: Kysely<DB>, meta: CommandMeta): RecordContext {
-    let counter = 0;
-    const metadata = {
-      actor: { id: meta.actor.id, name: meta.actor.name },
-      correlationId: meta.correlationId,
-      ...(meta.idempotency ? { idempotencyKey: meta.idempotency.key } : {}),
-    };
-    return {
-      trx,
-      meta,
-      readStream: (streamId) => this.store.readStream(streamId, { trx }),
-      append: async (streamId, events, expectedVersion) => {
-        const prepared = events.map((e) => ({
-          ...e,
-          metadata,
-          id: meta.idempotency ? deterministicId(`${meta.actor.id}\n${meta.idempotency.key}\n${counter++}`) : undefined,
-        }));
-        const result = await this.store.append(streamId, prepared, { expectedVersion, trx });
-        if (!result.alreadyRecorded) {
-          await this.projections.apply(trx, result.events);
-          for (const e of result.events) {
-            appendedEvents.inc({ type: e.type });
-          }
+  private async run(batch: WriteBatch, request: Request, i: number): Promise<{ value: unknown; replayed: boolean }> {
+    try {
+      const idem = request.meta.idempotency;
+      if (idem) {
+        const claim = { actorId: request.meta.actor.id, key: idem.key, requestHash: idem.requestHash };
+        const stored = await batch.ask<unknown>(i, { kind: 'load', loader: idempotencyClaims as BatchLoader<unknown, unknown>, key: claim });
+        if (stored instanceof DomainError) {
+          throw stored;
         }
-        return result.events;
-      },
-    };
+        if (stored !== null) {
+          return { value: stored, replayed: true };
+        }
+      }
+      return { value: await request.work(batch.context(i, request.meta)), replayed: false };
+    } finally {
+      batch.done(i);
+    }
+  }
+
+  /** The responses of keyed requests, stored in the transaction that recorded their facts. */
+  private async storeResponses(trx: Kysely<DB>, requests: Request[], outcomes: Outcome[]): Promise<void> {
+    const rows = requests.flatMap((r, i) => {
+      const o = outcomes[i];
+      const idem = r.meta.idempotency;
+      return idem && o.status === 'fulfilled' && !o.value.replayed
+        ? [{ actor: r.meta.actor.id, ...idem, status: r.status, response: JSON.stringify(o.value.value) }]
+        : [];
+    });
+    if (rows.length === 0) {
+      return;
+    }
+    await sql`
+      INSERT INTO idempotency_keys (api_key_id, key, method, path, request_hash, status, response)
+      SELECT * FROM unnest(${rows.map((r) => r.actor)}::text[], ${rows.map((r) => r.key)}::text[],
+                           ${rows.map((r) => r.method)}::text[], ${rows.map((r) => r.path)}::text[],
+                           ${rows.map((r) => r.requestHash)}::text[], ${rows.map((r) => r.status)}::int[],
+                           ${rows.map((r) => r.response)}::jsonb[])
+      ON CONFLICT (api_key_id, key) DO NOTHING`.execute(trx);
   }
 }

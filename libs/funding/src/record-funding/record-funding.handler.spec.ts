@@ -5,6 +5,7 @@ import { newFundingId } from './record-funding.handler';
 const ctx = (key?: string): RecordContext =>
   ({
     trx: {},
+    scope: {},
     meta: {
       actor: { id: 'key-1', name: 'curator', role: 'curator' },
       correlationId: 'c',
@@ -18,11 +19,11 @@ describe('newFundingId', () => {
     expect(newFundingId(c)).not.toBe(newFundingId(c));
   });
 
-  it('derives from the actor and key, counting the fundings of one transaction attempt', () => {
+  it('derives from the actor and key, counting the fundings of one attempt of one request', () => {
     const first = ctx('k');
     const ids = [newFundingId(first), newFundingId(first)];
     expect(ids).toEqual([deterministicId('funding\nkey-1\nk\n0'), deterministicId('funding\nkey-1\nk\n1')]);
-    // A retry runs in a new transaction and derives the same ids again.
+    // A retry is a new attempt (a new scope) and derives the same ids again.
     expect(newFundingId(ctx('k'))).toBe(ids[0]);
     expect(newFundingId(ctx('other'))).not.toBe(ids[0]);
   });

@@ -12,12 +12,12 @@ export class RecordFundingCommand {
   ) {}
 }
 
-/** How many ids each transaction attempt has generated: a retry starts again at 0. */
+/** How many ids each attempt of a request has generated (by its scope): a retry starts again at 0. */
 const generated = new WeakMap<object, number>();
 
 /**
  * A new funding's id. Under an Idempotency-Key it is derived from the actor and the key (and
- * the count of fundings generated so far in this transaction, for imports that commit
+ * the count of fundings generated so far in this attempt, for imports that commit
  * several), so a replay racing the first request lands on the same stream instead of
  * creating a second funding.
  */
@@ -26,8 +26,8 @@ export function newFundingId(ctx: RecordContext): string {
   if (!idempotency) {
     return randomUUID();
   }
-  const n = generated.get(ctx.trx) ?? 0;
-  generated.set(ctx.trx, n + 1);
+  const n = generated.get(ctx.scope) ?? 0;
+  generated.set(ctx.scope, n + 1);
   return deterministicId(`funding\n${ctx.meta.actor.id}\n${idempotency.key}\n${n}`);
 }
 
@@ -40,14 +40,16 @@ export async function recordFunding(ctx: RecordContext, organisations: Organisat
   const stream = streams.funding(fundingId);
   const state = fold(fundingId, await ctx.readStream(stream));
   const events = decide({ type: 'CommitFunding', ...input }, state);
-  for (const [role, id] of [
+  const parties = [
     ['funder', input.funderId],
     ['recipient', input.recipientId],
-  ]) {
-    if (!(await organisations.exists(id, ctx.trx))) {
+  ];
+  const exist = await Promise.all(parties.map(([, id]) => ctx.load(organisations.existing, { kind: 'organisation', id })));
+  parties.forEach(([role, id], i) => {
+    if (!exist[i]) {
       throw notFound(`no organisation ${id} (the ${role})`);
     }
-  }
+  });
   const [event] = await ctx.append(stream, events, state.version);
   return { event: eventView(event), fundingId };
 }
