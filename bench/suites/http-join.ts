@@ -2,51 +2,151 @@
  * Issue 4: recording a join over HTTP (auth, validation, decider, append, inline projections,
  * JSON response) at 32 connections, next to the event store's own append rate at 32
  * connections in the same run (the same kind of event, exact expected version, no HTTP).
+ *
+ * The API runs as it is deployed: its own Node process (`apps/api/src/main.ts`), so the load
+ * generator does not share its event loop. The same run also measures, for context:
+ * - the API with write batching off (WRITE_BATCH_MAX=1: one transaction per request);
+ * - the HTTP floor: GET /alliances/:id (auth, one indexed read) at the same concurrency.
  */
-import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { Pool } from 'undici';
-import { ApiKeysRepository } from '@app/access';
-import { loadConfig } from '@app/config';
 import { createDatabase, createPool } from '@app/db';
 import { EventStore } from '@app/event-store';
-import { createApi } from '../../apps/api/src/bootstrap';
 import { BenchContext, percentile, Result, round, timeBox } from '../lib';
 
 const CONNECTIONS = 32;
-const ORGANISATIONS = 20_000;
+const ORGANISATIONS = 30_000;
 const source = { url: 'https://thealliance.ai/members' };
+const ROOT = join(__dirname, '..', '..');
+
+interface Api {
+  http: Pool;
+  process: ChildProcess;
+  /** CPU seconds (user + system) the API process has used so far; null off Linux. */
+  cpuSeconds(): number | null;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts the API as `npm run start:api` would, and waits until it answers /health. */
+async function startApi(databaseUrl: string, adminKey: string, env: Record<string, string> = {}): Promise<Api> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/api/src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      ADMIN_API_KEY: adminKey,
+      LOG_LEVEL: 'silent',
+      RATE_LIMIT_PER_MINUTE: '0',
+      MIGRATE_ON_START: 'false',
+      REDIS_PREFIX: `bench-${process.pid}-${port}`,
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const http = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS, pipelining: 1 });
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) {
+      throw new Error(`the API exited with code ${child.exitCode}`);
+    }
+    try {
+      const res = await http.request({ method: 'GET', path: '/health' });
+      await res.body.text();
+      if (res.statusCode === 200) {
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (attempt > 300) {
+      throw new Error('the API did not answer /health within 60 s');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    http,
+    process: child,
+    cpuSeconds: () => {
+      try {
+        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        return (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        return null;
+      }
+    },
+    async close() {
+      if (http.closed) {
+        return;
+      }
+      await http.close();
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+    },
+  };
+}
 
 export async function run(ctx: BenchContext): Promise<Result[]> {
-  const config = loadConfig({
-    DATABASE_URL: ctx.databaseUrl,
-    LOG_LEVEL: 'silent',
-    RATE_LIMIT_PER_MINUTE: '0',
-    REDIS_PREFIX: `bench-${process.pid}`,
-  });
-  const app = await createApi(config);
-  await app.listen(0, '127.0.0.1');
-  const port = (app.getHttpServer().address() as AddressInfo).port;
-  const key = (await app.get(ApiKeysRepository).create('bench curator', 'curator')).key;
-  const http = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS, pipelining: 1 });
-  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-  const post = async (path: string, body: unknown) => {
-    const res = await http.request({ method: 'POST', path, headers, body: JSON.stringify(body) });
+  const adminKey = `bench-${randomBytes(16).toString('hex')}`;
+  const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+  const call = async (api: Api, method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const res = await api.http.request({ method, path, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.body.text();
-    if (res.statusCode !== 201) {
-      throw new Error(`POST ${path}: ${res.statusCode} ${text.slice(0, 300)}`);
+    if (res.statusCode !== (method === 'POST' ? 201 : 200)) {
+      throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`);
     }
-    return text;
+  };
+
+  let next = 0;
+  /** Requests at CONNECTIONS concurrency for the time box: rate, latencies and API CPU per request. */
+  const measure = async (api: Api, request: () => Promise<void>) => {
+    const latencies: number[] = [];
+    const cpuBefore = api.cpuSeconds();
+    const box = await timeBox(CONNECTIONS, ctx.seconds, async () => {
+      const started = performance.now();
+      await request();
+      latencies.push(performance.now() - started);
+      return 1;
+    });
+    const cpu = api.cpuSeconds();
+    latencies.sort((a, b) => a - b);
+    return {
+      rate: box.rate,
+      requests: box.operations,
+      p50: round(percentile(latencies, 50)),
+      p99: round(percentile(latencies, 99)),
+      apiCpuMsPerRequest: cpu === null || cpuBefore === null ? null : round(((cpu - cpuBefore) * 1000) / box.operations),
+    };
+  };
+  const joinNext = (api: Api) => () => {
+    const n = next++;
+    if (n >= ORGANISATIONS) {
+      throw new Error('ran out of organisations: raise ORGANISATIONS');
+    }
+    return call(api, 'POST', '/alliances/ai-alliance/members', { organisationId: `org-${n}`, on: '2023-12-05', source });
   };
 
   const pool = createPool(ctx.databaseUrl, { max: CONNECTIONS });
   const store = new EventStore(createDatabase(pool));
+  const api = await startApi(ctx.databaseUrl, adminKey);
   try {
     ctx.log(`registering an alliance and ${ORGANISATIONS} organisations through /imports`);
-    await post('/alliances', { id: 'ai-alliance', name: 'AI Alliance' });
+    await call(api, 'POST', '/alliances', { id: 'ai-alliance', name: 'AI Alliance' });
     for (let i = 0; i < ORGANISATIONS; i += 1000) {
       const facts = Array.from({ length: 1000 }, (_, k) => ({ fact: 'organisation', id: `org-${i + k}`, name: `Organisation ${i + k}` }));
-      await post('/imports', { facts });
+      await call(api, 'POST', '/imports', { facts });
     }
 
     ctx.log(`raw: EventStore.append at ${CONNECTIONS} connections`);
@@ -60,21 +160,17 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
     });
 
     ctx.log(`HTTP POST /alliances/:id/members at ${CONNECTIONS} connections`);
-    let next = 0;
-    const latencies: number[] = [];
-    const joins = await timeBox(CONNECTIONS, ctx.seconds, async () => {
-      const n = next++;
-      if (n >= ORGANISATIONS) {
-        throw new Error('ran out of organisations: raise ORGANISATIONS');
-      }
-      const started = performance.now();
-      await post('/alliances/ai-alliance/members', { organisationId: `org-${n}`, on: '2023-12-05', source });
-      latencies.push(performance.now() - started);
-      return 1;
-    });
-    latencies.sort((a, b) => a - b);
+    const joins = await measure(api, joinNext(api));
+    ctx.log(`HTTP GET /alliances/:id at ${CONNECTIONS} connections (the HTTP floor)`);
+    const floor = await measure(api, () => call(api, 'GET', '/alliances/ai-alliance'));
+    await api.close();
+
+    ctx.log(`the same joins with write batching off (WRITE_BATCH_MAX=1)`);
+    const alone = await startApi(ctx.databaseUrl, adminKey, { WRITE_BATCH_MAX: '1' });
+    const unbatched = await measure(alone, joinNext(alone)).finally(() => alone.close());
+
     const ratio = joins.rate / raw.rate;
-    const p99 = percentile(latencies, 99);
+    const detail = (m: typeof joins) => ({ requests: m.requests, apiCpuMsPerRequest: m.apiCpuMsPerRequest });
     return [
       {
         name: `HTTP record-join, ${CONNECTIONS} connections`,
@@ -84,14 +180,28 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
         ratio: round(ratio, 3),
         target: '>= 25% of the raw append rate',
         met: ratio >= 0.25,
-        detail: { requests: joins.operations, rawAppends: raw.operations },
+        detail: { ...detail(joins), rawAppends: raw.operations },
       },
-      { name: 'HTTP record-join latency p50', value: round(percentile(latencies, 50)), unit: 'ms' },
-      { name: 'HTTP record-join latency p99', value: round(p99), unit: 'ms', target: '< 50 ms', met: p99 < 50 },
+      { name: 'HTTP record-join latency p50', value: joins.p50, unit: 'ms' },
+      { name: 'HTTP record-join latency p99', value: joins.p99, unit: 'ms', target: '< 50 ms', met: joins.p99 < 50 },
+      {
+        name: `HTTP record-join with write batching off (WRITE_BATCH_MAX=1), ${CONNECTIONS} connections`,
+        value: round(unbatched.rate, 0),
+        unit: 'req/s',
+        baseline: { name: `EventStore.append, ${CONNECTIONS} connections`, value: round(raw.rate, 0) },
+        ratio: round(unbatched.rate / raw.rate, 3),
+        detail: { ...detail(unbatched), p50: unbatched.p50, p99: unbatched.p99 },
+      },
+      {
+        name: `HTTP floor: GET /alliances/:id (auth, one indexed read), ${CONNECTIONS} connections`,
+        value: round(floor.rate, 0),
+        unit: 'req/s',
+        detail: { ...detail(floor), p50: floor.p50, p99: floor.p99 },
+      },
+      { name: 'HTTP floor latency p99', value: floor.p99, unit: 'ms' },
     ];
   } finally {
-    await http.close();
-    await app.close();
+    await api.close();
     await pool.end();
   }
 }

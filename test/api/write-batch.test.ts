@@ -150,10 +150,49 @@ describe('write batches', () => {
     const stored = await db.selectFrom('idempotency_keys').select(['key', 'status']).where('api_key_id', '=', 'batch-test-key').execute();
     expect(stored.map((s) => s.key).sort()).toEqual([key, `other-${key}`].sort());
   });
+
+  it('keeps two requests with one Idempotency-Key apart, whatever their works read', async () => {
+    const key = `k-${randomUUID()}`;
+    const stream = `batch-test-${randomUUID()}`;
+    const write = (who: string, hash: string, extraRead: boolean) =>
+      recorder.execute(meta(key, hash), async (ctx) => {
+        const history = await ctx.readStream(stream);
+        if (extraRead) {
+          await ctx.readStream(`${stream}-other`);
+        }
+        const [event] = await ctx.append(stream, [{ type: 'BatchTestHappened', data: { who } }], history.length || 'no-stream');
+        return { who, id: event.id };
+      });
+
+    const results = await Promise.allSettled([write('first', 'body-1', false), write('second', 'body-2', true)]);
+
+    expect(value(results[0]).who).toBe('first');
+    expect((reason(results[1]) as DomainError).status).toBe(409);
+    expect((await store.readStream(stream)).map((e) => e.data)).toEqual([{ who: 'first' }]);
+  });
+
+  it('gives each request its own copy of a stream it reads', async () => {
+    const stream = `batch-test-${randomUUID()}`;
+    await store.append(stream, [{ type: 'BatchTestHappened', data: {} }], { expectedVersion: 'no-stream' });
+    const read = (mutate: boolean) =>
+      recorder.execute(meta(), async (ctx) => {
+        const history = await ctx.readStream(stream);
+        if (mutate) {
+          history.pop();
+        }
+        await Promise.resolve();
+        return { seen: history.length };
+      });
+
+    const [mutated, other] = await Promise.all([read(true), read(false)]);
+
+    expect(mutated.seen).toBe(0);
+    expect(other.seen).toBe(1);
+  });
 });
 
 /** How many batches (of two or more requests, or alone) the Recorder has run in this process. */
 async function batchCount(): Promise<number> {
   const metric = await registry.getSingleMetric('write_batch_requests')!.get();
-  return metric.values.find((v) => v.metricName === 'write_batch_requests_count')!.value;
+  return metric.values.find((v) => (v as { metricName?: string }).metricName === 'write_batch_requests_count')!.value;
 }

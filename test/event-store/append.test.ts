@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConcurrencyError, EventStore, IdempotencyError } from '@app/event-store';
+import { eventually } from '../support/eventually';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
 describe('EventStore.append', () => {
@@ -143,6 +144,43 @@ describe('EventStore.append', () => {
     ).rejects.toBeInstanceOf(ConcurrencyError);
     expect(await store.readStream('m-c')).toHaveLength(0);
     expect(await store.streamVersion('m-c')).toBe(0);
+  });
+
+  it('appendMany locks streams in one order: writers over the same streams wait, never deadlock', async () => {
+    await store.appendMany([
+      { streamId: 'lock-x', events: [ev(0)], expectedVersion: 'no-stream' },
+      { streamId: 'lock-y', events: [ev(0)], expectedVersion: 'no-stream' },
+    ]);
+    const deadlocks = async () =>
+      Number((await t.pool.query('SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()')).rows[0].deadlocks);
+    const before = await deadlocks();
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    // The first writer holds x, then wants y; the second asks for y and x (in that order) meanwhile.
+    const first = t.db.transaction().execute(async (trx) => {
+      await store.appendMany([{ streamId: 'lock-x', events: [ev(1)], expectedVersion: 'any' }], trx);
+      await released;
+      await store.appendMany([{ streamId: 'lock-y', events: [ev(1)], expectedVersion: 'any' }], trx);
+    });
+    const second = t.db.transaction().execute((trx) =>
+      store.appendMany(
+        [
+          { streamId: 'lock-y', events: [ev(2)], expectedVersion: 'any' },
+          { streamId: 'lock-x', events: [ev(2)], expectedVersion: 'any' },
+        ],
+        trx,
+      ),
+    );
+    // Wait until the second writer is blocked on a row lock before the first goes on.
+    await eventually(async () => {
+      const { rows } = await t.pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
+      expect(rows[0].n).toBe(1);
+    });
+    release();
+    await Promise.all([first, second]);
+    expect(await deadlocks()).toBe(before);
+    expect((await store.readStream('lock-x')).map((e) => e.data)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+    expect((await store.readStream('lock-y')).map((e) => e.data)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
   });
 
   it('events cannot be updated or deleted', async () => {

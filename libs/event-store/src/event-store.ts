@@ -214,7 +214,8 @@ export class EventStore {
    * Many streams in one transaction: imports and write batches. Every stream's version is
    * reserved and every event inserted by one statement; a stream whose expected version (or
    * stream order) does not hold gets no events, and its ConcurrencyError leaves the caller's
-   * transaction to roll back the others.
+   * transaction to roll back the others. Stream rows are locked in stream-id order first, so
+   * two concurrent calls over the same streams wait for each other instead of deadlocking.
    */
   async appendMany(requests: AppendRequest[], trx?: Kysely<DB>): Promise<AppendResult[]> {
     if (!trx) {
@@ -248,15 +249,18 @@ export class EventStore {
       r.expectedVersion === 'no-stream' || r.expectedVersion === 0 ? -1 : r.expectedVersion === 'any' ? -2 : r.expectedVersion,
     );
     const result = await sql<AppendedRow & { stream_id: string }>`
-      WITH r AS (
+      WITH locked AS (
+        SELECT stream_id FROM streams WHERE stream_id = ANY(${[...ids].sort()}::text[]) ORDER BY stream_id FOR UPDATE
+      ), r AS (
         SELECT * FROM unnest(${writes.map((w) => w.streamId)}::text[], ${expected}::bigint[],
                              ${writes.map((w) => w.events.length)}::bigint[]) AS r(stream_id, expected, count)
+        WHERE (SELECT count(*) FROM locked) >= 0
       ), fresh AS (
-        INSERT INTO streams (stream_id, version) SELECT stream_id, count FROM r WHERE expected = -1
+        INSERT INTO streams (stream_id, version) SELECT stream_id, count FROM r WHERE expected = -1 ORDER BY stream_id
         ON CONFLICT (stream_id) DO NOTHING
         RETURNING stream_id, version
       ), anyv AS (
-        INSERT INTO streams AS s (stream_id, version) SELECT stream_id, count FROM r WHERE expected = -2
+        INSERT INTO streams AS s (stream_id, version) SELECT stream_id, count FROM r WHERE expected = -2 ORDER BY stream_id
         ON CONFLICT (stream_id) DO UPDATE SET version = s.version + excluded.version, updated_at = now()
         WHERE ${IN_STREAM_ORDER}
         RETURNING stream_id, version

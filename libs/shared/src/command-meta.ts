@@ -10,5 +10,12 @@ export interface Actor {
 export interface CommandMeta {
   actor: Actor;
   correlationId: string;
-  idempotency?: { key: string; requestHash: string; method: string; path: string };
+  idempotency?: {
+    key: string;
+    requestHash: string;
+    method: string;
+    path: string;
+    /** Set by the Recorder when the answer is the stored response of an earlier request. */
+    replayed?: boolean;
+  };
 }

@@ -35,8 +35,23 @@ const MAX_ATTEMPTS = 8;
 /** Asks the batch must not be redone one by one for: refusals before any append. */
 const refusedAlone = (o: Outcome, appended: boolean) => o.status === 'rejected' && o.reason instanceof DomainError && !appended;
 
+/** A request's result; a replay is marked on its metadata (the API answers it with Idempotent-Replayed). */
+function answer(request: Request, result: { value: unknown; replayed: boolean }): unknown {
+  if (result.replayed) {
+    request.meta.idempotency!.replayed = true;
+  }
+  return result.value;
+}
+
 /** Redo the batch one request at a time. */
 class RedoAlone extends Error {}
+
+/** COMMIT itself failed (a lost connection, say): the batch may or may not be recorded. */
+class CommitFailed extends Error {
+  constructor(readonly error: unknown) {
+    super('the commit of a write batch failed');
+  }
+}
 
 interface Claim {
   actorId: string;
@@ -120,7 +135,7 @@ export class Recorder {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const requests = this.queue.splice(0, this.maxBatch);
+        const requests = this.take();
         writeBatchSize.observe(requests.length);
         if (requests.length === 1) {
           await this.runAlone(requests[0]).then(requests[0].resolve, requests[0].reject);
@@ -133,15 +148,44 @@ export class Recorder {
     }
   }
 
+  /**
+   * The next batch: up to maxBatch requests in arrival order. A request whose Idempotency-Key
+   * is already in the batch waits for the next one: one transaction cannot serialise a key
+   * against itself (its advisory lock is re-entrant).
+   */
+  private take(): Request[] {
+    const batch: Request[] = [];
+    const keys = new Set<string>();
+    const rest: Request[] = [];
+    for (const r of this.queue) {
+      const key = r.meta.idempotency && `${r.meta.actor.id}\n${r.meta.idempotency.key}`;
+      if (batch.length >= this.maxBatch || (key && keys.has(key))) {
+        rest.push(r);
+        continue;
+      }
+      if (key) {
+        keys.add(key);
+      }
+      batch.push(r);
+    }
+    this.queue.splice(0, this.queue.length, ...rest);
+    return batch;
+  }
+
   private async runBatch(requests: Request[]): Promise<void> {
     let outcomes: Outcome[];
     try {
       outcomes = await this.transact(requests);
-    } catch {
+    } catch (error) {
+      if (error instanceof CommitFailed) {
+        // Whether it committed is unknown: redoing could record the facts twice.
+        requests.forEach((r) => r.reject(error.error));
+        return;
+      }
       await Promise.all(requests.map((r) => this.runAlone(r).then(r.resolve, r.reject)));
       return;
     }
-    outcomes.forEach((o, i) => (o.status === 'fulfilled' ? requests[i].resolve(o.value.value) : requests[i].reject(o.reason)));
+    outcomes.forEach((o, i) => (o.status === 'fulfilled' ? requests[i].resolve(answer(requests[i], o.value)) : requests[i].reject(o.reason)));
   }
 
   private async runAlone(request: Request): Promise<unknown> {
@@ -151,8 +195,11 @@ export class Recorder {
         if (outcome.status === 'rejected') {
           throw outcome.reason;
         }
-        return outcome.value.value;
+        return answer(request, outcome.value);
       } catch (error) {
+        if (error instanceof CommitFailed) {
+          throw error.error;
+        }
         const retriable = error instanceof ConcurrencyError || error instanceof IdempotencyError;
         if (!retriable || attempt >= MAX_ATTEMPTS) {
           throw error;
@@ -168,7 +215,8 @@ export class Recorder {
    * other failure throws RedoAlone after the rollback.
    */
   private async transact(requests: Request[]): Promise<Outcome[]> {
-    const { batch, outcomes } = await this.db.transaction().execute(async (trx) => {
+    let decided = false;
+    const work = async (trx: Kysely<DB>) => {
       const batch = new WriteBatch(trx, this.store, this.projections, requests.length);
       const outcomes = await Promise.all(
         requests.map((request, i) =>
@@ -181,17 +229,27 @@ export class Recorder {
       if (requests.length === 1 && outcomes[0].status === 'rejected') {
         throw outcomes[0].reason;
       }
-      if (batch.failure || outcomes.some((o, i) => o.status === 'rejected' && !refusedAlone(o, batch.appended.has(i)))) {
+      if (batch.failure) {
+        throw batch.failure;
+      }
+      if (outcomes.some((o, i) => o.status === 'rejected' && !refusedAlone(o, batch.appended.has(i)))) {
         throw new RedoAlone();
       }
       await this.storeResponses(trx, requests, outcomes);
+      decided = true;
       return { batch, outcomes };
-    });
+    };
+    let result: Awaited<ReturnType<typeof work>>;
+    try {
+      result = await this.db.transaction().execute(work);
+    } catch (error) {
+      throw decided ? new CommitFailed(error) : error;
+    }
     this.store.notifyCommitted();
-    for (const e of batch.events) {
+    for (const e of result.batch.events) {
       appendedEvents.inc({ type: e.type });
     }
-    return outcomes;
+    return result.outcomes;
   }
 
   private async run(batch: WriteBatch, request: Request, i: number): Promise<{ value: unknown; replayed: boolean }> {

@@ -49,8 +49,9 @@ type Pending = Ask & { item: number; resolve(value: unknown): void; reject(error
  * each loader once with all the keys asked of it. N requests so cost about the statements of
  * one, and one commit.
  *
- * Appends run before reads, so a request that reads a stream another request of the batch has
- * just appended to sees that event, as it would after the other's commit.
+ * Appends run before reads and loads, so a request that reads a stream (or a projection)
+ * another request of the batch has just written sees that write, as it would after the
+ * other's commit.
  */
 export class WriteBatch {
   private pending: Pending[] = [];
@@ -196,14 +197,20 @@ export class WriteBatch {
       this.trx,
     );
     for (const a of asks) {
-      a.resolve(streams.get(a.streamId));
+      // Each its own array: one work's history must not change under another's.
+      a.resolve([...streams.get(a.streamId)!]);
     }
   }
 
   private async loadAll(asks: Array<Pending & { loader: BatchLoader<unknown, unknown>; key: unknown }>): Promise<void> {
     const byLoader = new Map<BatchLoader<unknown, unknown>, typeof asks>();
     for (const a of asks) {
-      byLoader.set(a.loader, [...(byLoader.get(a.loader) ?? []), a]);
+      const group = byLoader.get(a.loader);
+      if (group) {
+        group.push(a);
+      } else {
+        byLoader.set(a.loader, [a]);
+      }
     }
     for (const [loader, group] of byLoader) {
       const values = await loader.load(

@@ -6,6 +6,7 @@ import { ApiKeysRepository } from '@app/access';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { REDIS } from '@app/redis';
 import type { Role } from '@app/shared';
+import { idempotencyOf } from '../common/idempotency';
 import { ProblemException } from '../common/problem';
 import { AuthedRequest, PUBLIC_KEY, RANK, ROLE_KEY } from './auth';
 
@@ -42,9 +43,11 @@ export class AuthGuard implements CanActivate {
     await this.rateLimit(actor.id, context);
     req.actor = actor;
     const correlation = req.headers['x-correlation-id'];
+    const idempotency = idempotencyOf(req, context.switchToHttp().getResponse());
     req.commandMeta = {
       actor,
       correlationId: typeof correlation === 'string' && correlation.length <= 200 ? correlation : randomUUID(),
+      ...(idempotency ? { idempotency } : {}),
     };
     return true;
   }

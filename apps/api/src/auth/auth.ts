@@ -17,7 +17,7 @@ export interface AuthedRequest extends Request {
   correlationId?: string;
 }
 
-/** The command metadata built by the guard and the idempotency interceptor. */
+/** The command metadata the auth guard builds (actor, correlation id, Idempotency-Key). */
 export const Meta = createParamDecorator((_: unknown, ctx: ExecutionContext): CommandMeta => {
   const req = ctx.switchToHttp().getRequest<AuthedRequest>();
   return req.commandMeta!;
