@@ -283,13 +283,7 @@ async function readAllPages(ctx: BenchContext, db: Database, store: EventStore):
 
   // The server's share, for the record: the plan and its execution time for one page.
   const plan = await sql<{ 'QUERY PLAN': string }>`
-    EXPLAIN (ANALYZE, BUFFERS)
-    SELECT * FROM events
-    WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-      AND (transaction_id, global_position) > (SELECT transaction_id, global_position FROM events
-                                                WHERE global_position = ${randomAfter()}::bigint)
-    ORDER BY events.transaction_id, events.global_position
-    LIMIT ${PAGE}`.execute(db);
+    EXPLAIN (ANALYZE, BUFFERS) ${store.readAllStatement({ after: randomAfter(), limit: PAGE })}`.execute(db);
   const planText = plan.rows.map((r) => r['QUERY PLAN']);
   const execution = Number(/Execution Time: ([\d.]+) ms/.exec(planText.join('\n'))?.[1] ?? NaN);
 

@@ -6,6 +6,8 @@
  * The API runs as it is deployed: its own Node process (`apps/api/src/main.ts`), so the load
  * generator does not share its event loop. The same run also measures, for context:
  * - the API with write batching off (WRITE_BATCH_MAX=1: one transaction per request);
+ * - the API with request logging on (the bench runs with LOG_LEVEL=silent otherwise);
+ * - joins at 8 connections, for latency below saturation;
  * - the HTTP floor: GET /alliances/:id (auth, one indexed read) at the same concurrency.
  */
 import { ChildProcess, spawn } from 'node:child_process';
@@ -19,7 +21,9 @@ import { EventStore } from '@app/event-store';
 import { BenchContext, percentile, Result, round, timeBox } from '../lib';
 
 const CONNECTIONS = 32;
-const ORGANISATIONS = 30_000;
+/** A lighter load, for latency below saturation. */
+const FEW = 8;
+const ORGANISATIONS = 40_000;
 const source = { url: 'https://thealliance.ai/members' };
 const ROOT = join(__dirname, '..', '..');
 
@@ -110,11 +114,11 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
   };
 
   let next = 0;
-  /** Requests at CONNECTIONS concurrency for the time box: rate, latencies and API CPU per request. */
-  const measure = async (api: Api, request: () => Promise<void>) => {
+  /** Requests at `connections` concurrency for the time box: rate, latencies and API CPU per request. */
+  const measure = async (api: Api, request: () => Promise<void>, connections = CONNECTIONS) => {
     const latencies: number[] = [];
     const cpuBefore = api.cpuSeconds();
-    const box = await timeBox(CONNECTIONS, ctx.seconds, async () => {
+    const box = await timeBox(connections, ctx.seconds, async () => {
       const started = performance.now();
       await request();
       latencies.push(performance.now() - started);
@@ -161,6 +165,8 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
 
     ctx.log(`HTTP POST /alliances/:id/members at ${CONNECTIONS} connections`);
     const joins = await measure(api, joinNext(api));
+    ctx.log(`HTTP POST /alliances/:id/members at ${FEW} connections`);
+    const fewJoins = await measure(api, joinNext(api), FEW);
     ctx.log(`HTTP GET /alliances/:id at ${CONNECTIONS} connections (the HTTP floor)`);
     const floor = await measure(api, () => call(api, 'GET', '/alliances/ai-alliance'));
     await api.close();
@@ -168,6 +174,10 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
     ctx.log(`the same joins with write batching off (WRITE_BATCH_MAX=1)`);
     const alone = await startApi(ctx.databaseUrl, adminKey, { WRITE_BATCH_MAX: '1' });
     const unbatched = await measure(alone, joinNext(alone)).finally(() => alone.close());
+
+    ctx.log(`the same joins with request logging on (LOG_LEVEL=info, to /dev/null)`);
+    const logging = await startApi(ctx.databaseUrl, adminKey, { LOG_LEVEL: 'info' });
+    const logged = await measure(logging, joinNext(logging)).finally(() => logging.close());
 
     const ratio = joins.rate / raw.rate;
     const detail = (m: typeof joins) => ({ requests: m.requests, apiCpuMsPerRequest: m.apiCpuMsPerRequest });
@@ -192,6 +202,22 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
         ratio: round(unbatched.rate / raw.rate, 3),
         detail: { ...detail(unbatched), p50: unbatched.p50, p99: unbatched.p99 },
       },
+      {
+        name: `HTTP record-join with request logging on (LOG_LEVEL=info), ${CONNECTIONS} connections`,
+        value: round(logged.rate, 0),
+        unit: 'req/s',
+        baseline: { name: `EventStore.append, ${CONNECTIONS} connections`, value: round(raw.rate, 0) },
+        ratio: round(logged.rate / raw.rate, 3),
+        detail: { ...detail(logged), p50: logged.p50, p99: logged.p99 },
+      },
+      {
+        name: `HTTP record-join, ${FEW} connections`,
+        value: round(fewJoins.rate, 0),
+        unit: 'req/s',
+        detail: detail(fewJoins),
+      },
+      { name: `HTTP record-join latency p50, ${FEW} connections`, value: fewJoins.p50, unit: 'ms' },
+      { name: `HTTP record-join latency p99, ${FEW} connections`, value: fewJoins.p99, unit: 'ms' },
       {
         name: `HTTP floor: GET /alliances/:id (auth, one indexed read), ${CONNECTIONS} connections`,
         value: round(floor.rate, 0),
