@@ -156,21 +156,21 @@ describe('EventStore.append', () => {
     const before = await deadlocks();
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
     // The first writer holds x, then wants y; the second asks for y and x (in that order) meanwhile.
     const first = t.db.transaction().execute(async (trx) => {
       await store.appendMany([{ streamId: 'lock-x', events: [ev(1)], expectedVersion: 'any' }], trx);
+      holding();
       await released;
       await store.appendMany([{ streamId: 'lock-y', events: [ev(1)], expectedVersion: 'any' }], trx);
     });
-    const second = t.db.transaction().execute((trx) =>
-      store.appendMany(
-        [
-          { streamId: 'lock-y', events: [ev(2)], expectedVersion: 'any' },
-          { streamId: 'lock-x', events: [ev(2)], expectedVersion: 'any' },
-        ],
-        trx,
-      ),
-    );
+    await held;
+    // Its own transaction, retried if the stream-order rule refuses it; a deadlock is not retried.
+    const second = store.appendMany([
+      { streamId: 'lock-y', events: [ev(2)], expectedVersion: 'any' },
+      { streamId: 'lock-x', events: [ev(2)], expectedVersion: 'any' },
+    ]);
     // Wait until the second writer is blocked on a row lock before the first goes on.
     await eventually(async () => {
       const { rows } = await t.pool.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
