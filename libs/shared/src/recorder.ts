@@ -32,7 +32,7 @@ type Outcome = PromiseSettledResult<{ value: unknown; replayed: boolean }>;
 
 const MAX_ATTEMPTS = 8;
 
-/** Asks the batch must not be redone one by one for: refusals before any append. */
+/** A failure a batch answers without redoing anything: a refusal before the request appended. */
 const refusedAlone = (o: Outcome, appended: boolean) => o.status === 'rejected' && o.reason instanceof DomainError && !appended;
 
 /** A request's result; a replay is marked on its metadata (the API answers it with Idempotent-Replayed). */
