@@ -1,8 +1,7 @@
-import type { INestApplicationContext } from '@nestjs/common';
 import { Webhook } from 'standardwebhooks';
-import { createTestApp, TestApp } from '../support/test-app';
-import { Receiver } from './support/receiver';
-import { append, deletePrefixKeys, eventually, fannedOut, joined, startWorker, WEBHOOK_TEST_ENV } from './support/webhook-harness';
+import type { TestApp } from '../support/test-app';
+import type { Receiver } from './support/receiver';
+import { append, eventually, fannedOut, joined, startWebhookStack, WebhookStack } from './support/webhook-harness';
 
 /** Flips one bit of the character at `index` (a printable ASCII character stays printable). */
 function flip(text: string, index: number): string {
@@ -13,21 +12,15 @@ function flip(text: string, index: number): string {
 
 describe('webhook delivery', () => {
   let a: TestApp;
-  let worker: INestApplicationContext;
   let receiver: Receiver;
+  let stack: WebhookStack;
 
   beforeAll(async () => {
-    receiver = await Receiver.start();
-    a = await createTestApp(WEBHOOK_TEST_ENV);
-    worker = await startWorker(a.config);
+    stack = await startWebhookStack();
+    ({ a, receiver } = stack);
   });
 
-  afterAll(async () => {
-    await receiver.close();
-    await worker.close();
-    await a.close();
-    await deletePrefixKeys(a.config.redisPrefix);
-  });
+  afterAll(() => stack.close());
 
   const subscribe = async (path: string, body: Record<string, unknown> = {}) => {
     const res = await a

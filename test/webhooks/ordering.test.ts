@@ -1,7 +1,6 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import { createTestApp, TestApp } from '../support/test-app';
-import { Receiver } from './support/receiver';
-import { append, deletePrefixKeys, eventually, joined, startWorker, WEBHOOK_TEST_ENV } from './support/webhook-harness';
+import type { TestApp } from '../support/test-app';
+import type { Receiver } from './support/receiver';
+import { append, eventually, joined, startWebhookStack, WebhookStack } from './support/webhook-harness';
 
 /**
  * One request at a time per endpoint and only 8 worker slots, so that lanes fill up, jobs get
@@ -9,29 +8,18 @@ import { append, deletePrefixKeys, eventually, joined, startWorker, WEBHOOK_TEST
  */
 describe('ordering and per-endpoint concurrency', () => {
   let a: TestApp;
-  let worker: INestApplicationContext;
   let receiver: Receiver;
   const inFlight = new Map<string, number>();
   const maxInFlight = new Map<string, number>();
 
+  let stack: WebhookStack;
+
   beforeAll(async () => {
-    receiver = await Receiver.start();
-    a = await createTestApp({
-      ...WEBHOOK_TEST_ENV,
-      WEBHOOK_CONCURRENCY: '8',
-      WEBHOOK_ENDPOINT_CONCURRENCY: '1',
-      WEBHOOK_TIMEOUT_MS: '20000',
-    });
-    worker = await startWorker(a.config);
+    stack = await startWebhookStack({ WEBHOOK_CONCURRENCY: '8', WEBHOOK_ENDPOINT_CONCURRENCY: '1', WEBHOOK_TIMEOUT_MS: '20000' });
+    ({ a, receiver } = stack);
   });
 
-  afterAll(async () => {
-    // Closing the receiver first cuts the hanging requests, so the worker can stop.
-    await receiver.close();
-    await worker.close();
-    await a.close();
-    await deletePrefixKeys(a.config.redisPrefix);
-  });
+  afterAll(() => stack.close());
 
   /** Counts the requests a path has open at once. */
   const tracked = (path: string, reply: (n: number) => { status?: number; hang?: boolean; after?: Promise<unknown> }) => {

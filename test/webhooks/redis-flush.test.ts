@@ -1,27 +1,20 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import { createTestApp, TestApp } from '../support/test-app';
-import { Receiver } from './support/receiver';
-import { append, deletePrefixKeys, eventually, fannedOut, joined, startWorker, WEBHOOK_TEST_ENV } from './support/webhook-harness';
+import type { TestApp } from '../support/test-app';
+import type { Receiver } from './support/receiver';
+import { append, deletePrefixKeys, eventually, fannedOut, joined, startWebhookStack, WebhookStack } from './support/webhook-harness';
 
 /** Postgres is the truth: when Redis loses the jobs, pending deliveries are enqueued again from it. */
 describe('Redis losing every job', () => {
   let a: TestApp;
-  let worker: INestApplicationContext;
   let receiver: Receiver;
+  let stack: WebhookStack;
 
   beforeAll(async () => {
-    receiver = await Receiver.start();
     // Retries a second apart: after the first failed attempt every delivery waits in Redis.
-    a = await createTestApp({ ...WEBHOOK_TEST_ENV, WEBHOOK_RETRY_SCHEDULE: '1s,1s,1s,1s,1s,1s,1s,1s', WEBHOOK_SWEEP_INTERVAL_MS: '500' });
-    worker = await startWorker(a.config);
+    stack = await startWebhookStack({ WEBHOOK_RETRY_SCHEDULE: '1s,1s,1s,1s,1s,1s,1s,1s', WEBHOOK_SWEEP_INTERVAL_MS: '500' });
+    ({ a, receiver } = stack);
   });
 
-  afterAll(async () => {
-    await receiver.close();
-    await worker.close();
-    await a.close();
-    await deletePrefixKeys(a.config.redisPrefix);
-  });
+  afterAll(() => stack.close());
 
   it('pending deliveries still arrive after this prefix is flushed', async () => {
     let down = true;

@@ -1,8 +1,7 @@
-import type { INestApplicationContext } from '@nestjs/common';
 import { sql } from 'kysely';
-import { createTestApp, TestApp } from '../support/test-app';
+import type { TestApp } from '../support/test-app';
 import { Receiver } from './support/receiver';
-import { append, deletePrefixKeys, eventually, fannedOut, joined, startWorker, WEBHOOK_TEST_ENV } from './support/webhook-harness';
+import { append, eventually, fannedOut, joined, startWebhookStack, WebhookStack } from './support/webhook-harness';
 
 interface DeliveryBody {
   id: string;
@@ -17,22 +16,17 @@ interface DeliveryBody {
 
 describe('webhook retries and the attempt log', () => {
   let a: TestApp;
-  let worker: INestApplicationContext;
   let receiver: Receiver;
   let org = 0;
 
+  let stack: WebhookStack;
+
   beforeAll(async () => {
-    receiver = await Receiver.start();
-    a = await createTestApp({ ...WEBHOOK_TEST_ENV, WEBHOOK_TIMEOUT_MS: '300' });
-    worker = await startWorker(a.config);
+    stack = await startWebhookStack({ WEBHOOK_TIMEOUT_MS: '300' });
+    ({ a, receiver } = stack);
   });
 
-  afterAll(async () => {
-    await receiver.close();
-    await worker.close();
-    await a.close();
-    await deletePrefixKeys(a.config.redisPrefix);
-  });
+  afterAll(() => stack.close());
 
   const subscribe = async (path: string) => {
     const res = await a.as('admin').post('/webhooks').send({ url: receiver.url(path) }).expect(201);

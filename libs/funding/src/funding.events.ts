@@ -2,40 +2,33 @@ import type { Precision, Source } from '@app/shared';
 
 /**
  * Every funding event carries the funder and recipient, so webhooks and an organisation's
- * history can name both without reading the commitment.
+ * history can name both without reading the commitment, and its valid date.
  */
-export interface FundingCommitted {
+interface FundingFact {
   fundingId: string;
   funderId: string;
   recipientId: string;
+  on: string;
+  precision: Precision;
+}
+
+export interface FundingCommitted extends FundingFact {
   /** A decimal string; never a float. */
   amount: string;
   currency: string;
-  on: string;
-  precision: Precision;
   purpose?: string;
   conditions?: string;
   source: Source;
 }
 
-export interface FundingTranchePaid {
-  fundingId: string;
-  funderId: string;
-  recipientId: string;
+export interface FundingTranchePaid extends FundingFact {
   /** In the tranche's own currency, which may differ from the commitment's. */
   amount: string;
   currency: string;
-  on: string;
-  precision: Precision;
   source?: Source;
 }
 
-export interface FundingTerminated {
-  fundingId: string;
-  funderId: string;
-  recipientId: string;
-  on: string;
-  precision: Precision;
+export interface FundingTerminated extends FundingFact {
   reason?: string;
   source?: Source;
 }

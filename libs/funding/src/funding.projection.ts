@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { DB } from '@app/db';
+import { DB, executeTogether } from '@app/db';
 import type { RecordedEvent } from '@app/event-store';
-import { linkOrganisation } from '@app/organisations';
+import { insertOrganisationLinks, linksTo, OrganisationLink } from '@app/organisations';
 import { parseValidDate } from '@app/shared';
 import { FundingCommitted, FundingTerminated, FundingTranchePaid, isFundingEventType } from './funding.events';
 
@@ -12,6 +12,7 @@ const KIND = { FundingCommitted: 'committed', FundingTranchePaid: 'tranche', Fun
  * bitemporal questions filter these rows by recorded_at / retracted_at and valid date.
  */
 export async function projectFunding(trx: Kysely<DB>, events: RecordedEvent[]): Promise<void> {
+  const links: OrganisationLink[] = [];
   for (const e of events) {
     if (isFundingEventType(e.type)) {
       const d = e.data as Partial<FundingCommitted & FundingTranchePaid & FundingTerminated> & FundingTerminated;
@@ -38,7 +39,7 @@ export async function projectFunding(trx: Kysely<DB>, events: RecordedEvent[]): 
           retracted_by: null,
         })
         .execute();
-      await linkOrganisation(trx, e, d.funderId, d.recipientId);
+      links.push(...linksTo(e, d.funderId, d.recipientId));
     } else if (e.type === 'EventRetracted') {
       const d = e.data as { eventId: string; retractedType: string };
       if (!isFundingEventType(d.retractedType)) {
@@ -52,8 +53,9 @@ export async function projectFunding(trx: Kysely<DB>, events: RecordedEvent[]): 
         .returning(['funder_id', 'recipient_id'])
         .executeTakeFirst();
       if (fact) {
-        await linkOrganisation(trx, e, fact.funder_id, fact.recipient_id);
+        links.push(...linksTo(e, fact.funder_id, fact.recipient_id));
       }
     }
   }
+  await executeTogether(trx, [insertOrganisationLinks(links)]);
 }

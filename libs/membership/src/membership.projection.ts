@@ -1,5 +1,5 @@
-import { Kysely, sql } from 'kysely';
-import { DB, executeTogether } from '@app/db';
+import { Kysely, Selectable, sql } from 'kysely';
+import { DB, executeTogether, MembershipIntervalsTable } from '@app/db';
 import type { RecordedEvent } from '@app/event-store';
 import { insertOrganisationLinks, OrganisationLink } from '@app/organisations';
 import { parseValidDate } from '@app/shared';
@@ -63,21 +63,8 @@ interface FactRow {
   retracted_by: string | null;
 }
 
-interface IntervalRow {
-  alliance_id: string;
-  organisation_id: string;
-  valid_from: string;
-  valid_to: string | null;
-  since_text: string;
-  since_precision: string;
-  until_text: string | null;
-  until_precision: string | null;
-  role: string | null;
-  join_event_id: string;
-  leave_event_id: string | null;
-  recorded_from: Date;
-  recorded_to: Date | null;
-}
+/** A membership_intervals row as this projection writes it (the id is the table's). */
+type IntervalRow = Omit<Selectable<MembershipIntervalsTable>, 'id'>;
 
 /** A fact (src 'fact') or a believed interval (src 'interval') of a touched pair, as loaded. */
 interface LoadedRow {

@@ -20,17 +20,16 @@ async function refreshCurrentName(trx: Kysely<DB>, organisationId: string) {
 }
 
 /**
- * Runs of registrations (the bulk of a rebuild's organisation events) are written with one
- * statement per table; every other event is applied in order, after the registrations
- * before it.
+ * Runs of registrations (the bulk of a rebuild's organisation events) are written together in
+ * one statement; every other event is applied in order, after the registrations before it.
  */
 export async function projectOrganisations(trx: Kysely<DB>, events: RecordedEvent[]): Promise<void> {
   let registrations: RecordedEvent[] = [];
-  const flush = async () => {
-    if (registrations.length) {
-      await registerOrganisations(trx, registrations);
-      registrations = [];
-    }
+  // Links depend on nothing else here: collected, and written with the last registrations.
+  const links: OrganisationLink[] = [];
+  const flush = async (last = false) => {
+    await executeTogether(trx, [...registerOrganisations(registrations, links), last && insertOrganisationLinks(links)]);
+    registrations = [];
   };
   for (const e of events) {
     if (e.type === 'OrganisationRegistered') {
@@ -58,7 +57,7 @@ export async function projectOrganisations(trx: Kysely<DB>, events: RecordedEven
           })
           .where('id', '=', d.organisationId)
           .execute();
-        await linkOrganisation(trx, e, d.organisationId);
+        links.push(...linksTo(e, d.organisationId));
         break;
       }
       case 'OrganisationRenamed': {
@@ -80,7 +79,7 @@ export async function projectOrganisations(trx: Kysely<DB>, events: RecordedEven
           UPDATE organisations SET search_names = ARRAY(SELECT DISTINCT unnest(search_names || ${[normaliseName(d.name)]}::text[]))
           WHERE id = ${d.organisationId}`.execute(trx);
         await refreshCurrentName(trx, d.organisationId);
-        await linkOrganisation(trx, e, d.organisationId);
+        links.push(...linksTo(e, d.organisationId));
         break;
       }
       case 'EventRetracted': {
@@ -92,19 +91,25 @@ export async function projectOrganisations(trx: Kysely<DB>, events: RecordedEven
             .where('event_id', '=', d.eventId)
             .execute();
           await refreshCurrentName(trx, d.organisationId);
-          await linkOrganisation(trx, e, d.organisationId);
+          links.push(...linksTo(e, d.organisationId));
         }
         break;
       }
     }
   }
-  await flush();
+  await flush(true);
 }
 
-async function registerOrganisations(trx: Kysely<DB>, events: RecordedEvent[]) {
+/** The inserts of a run of registrations (none for an empty run); their links go to `links`. */
+function registerOrganisations(events: RecordedEvent[], links: OrganisationLink[]) {
+  if (events.length === 0) {
+    return [];
+  }
   const orgs = events.map((e) => ({ e, d: e.data as OrganisationRegistered }));
+  links.push(...orgs.flatMap((o) => linksTo(o.e, o.d.organisationId)));
   // Arrays of arrays do not fit one Postgres array parameter: aliases and names travel as JSON.
-  await sql`
+  return [
+    sql`
     INSERT INTO organisations (id, name, current_name, country, kind, aliases, website, provisional, search_names, registered_at, position)
     SELECT r.id, r.name, r.name, r.country, r.kind, ARRAY(SELECT jsonb_array_elements_text(r.aliases)),
       r.website, r.provisional, ARRAY(SELECT jsonb_array_elements_text(r.search_names)), r.registered_at, r.position
@@ -114,16 +119,13 @@ async function registerOrganisations(trx: Kysely<DB>, events: RecordedEvent[]) {
       ${orgs.map((o) => o.d.provisional ?? false)}::boolean[], ${orgs.map((o) => JSON.stringify(searchNames(o.d.name, o.d.aliases ?? [])))}::jsonb[],
       ${orgs.map((o) => o.e.recordedAt.toISOString())}::timestamptz[], ${orgs.map((o) => o.e.position)}::bigint[])
       WITH ORDINALITY AS r(id, name, country, kind, aliases, website, provisional, search_names, registered_at, position, ord)
-    ORDER BY r.ord`.execute(trx);
-  await sql`
+    ORDER BY r.ord`,
+    sql`
     INSERT INTO organisation_names (event_id, organisation_id, name, valid_from, on_text, precision, recorded_at, retracted_at)
     SELECT r.event_id, r.organisation_id, r.name, NULL, NULL, NULL, r.recorded_at, NULL
     FROM unnest(${orgs.map((o) => o.e.id)}::uuid[], ${orgs.map((o) => o.d.organisationId)}::text[], ${orgs.map((o) => o.d.name)}::text[],
-      ${orgs.map((o) => o.e.recordedAt.toISOString())}::timestamptz[]) AS r(event_id, organisation_id, name, recorded_at)`.execute(trx);
-  await linkOrganisations(
-    trx,
-    orgs.map((o) => ({ organisationId: o.d.organisationId, eventId: o.e.id, position: o.e.position })),
-  );
+      ${orgs.map((o) => o.e.recordedAt.toISOString())}::timestamptz[]) AS r(event_id, organisation_id, name, recorded_at)`,
+  ];
 }
 
 export async function projectAlliances(trx: Kysely<DB>, events: RecordedEvent[]): Promise<void> {
@@ -146,26 +148,20 @@ export async function projectAlliances(trx: Kysely<DB>, events: RecordedEvent[])
   }
 }
 
-/** Records that an event concerns these organisations, for their histories. */
-export async function linkOrganisation(trx: Kysely<DB>, e: RecordedEvent, ...organisationIds: string[]) {
-  await linkOrganisations(
-    trx,
-    organisationIds.map((organisationId) => ({ organisationId, eventId: e.id, position: e.position })),
-  );
-}
-
 export interface OrganisationLink {
   organisationId: string;
   eventId: string;
   position: string;
 }
 
-/** Many links in one statement; a link recorded twice stays one. */
-export async function linkOrganisations(trx: Kysely<DB>, links: OrganisationLink[]) {
-  await executeTogether(trx, [insertOrganisationLinks(links)]);
-}
+/** That an event concerns these organisations, for their histories (written with insertOrganisationLinks). */
+export const linksTo = (e: RecordedEvent, ...organisationIds: string[]): OrganisationLink[] =>
+  organisationIds.map((organisationId) => ({ organisationId, eventId: e.id, position: e.position }));
 
-/** The insert linkOrganisations runs, for a caller that sends it with its own writes (null: no links). */
+/**
+ * Many links in one statement (false when there are none, for executeTogether); a link
+ * recorded twice stays one.
+ */
 export function insertOrganisationLinks(links: OrganisationLink[]) {
   return (
     links.length > 0 &&

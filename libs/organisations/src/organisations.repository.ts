@@ -27,10 +27,6 @@ export const nameAtSql = (orgId: ReturnType<typeof sql>, at: string, knownAt: Da
 export class OrganisationsRepository {
   constructor(@Inject(DATABASE) private readonly db: Database) {}
 
-  async exists(id: string, db: Kysely<DB> = this.db): Promise<boolean> {
-    return !!(await db.selectFrom('organisations').select('id').where('id', '=', id).executeTakeFirst());
-  }
-
   /** Whether alliances and organisations exist: every ask of a write batch in one statement. */
   readonly existing: BatchLoader<{ kind: 'alliance' | 'organisation'; id: string }, boolean> = {
     async load(trx, keys) {

@@ -218,14 +218,7 @@ export class Recorder {
     let decided = false;
     const work = async (trx: Kysely<DB>) => {
       const batch = new WriteBatch(trx, this.store, this.projections, requests.length);
-      const outcomes = await Promise.all(
-        requests.map((request, i) =>
-          this.run(batch, request, i).then(
-            (value): Outcome => ({ status: 'fulfilled', value }),
-            (reason): Outcome => ({ status: 'rejected', reason }),
-          ),
-        ),
-      );
+      const outcomes: Outcome[] = await Promise.allSettled(requests.map((request, i) => this.run(batch, request, i)));
       if (requests.length === 1 && outcomes[0].status === 'rejected') {
         throw outcomes[0].reason;
       }

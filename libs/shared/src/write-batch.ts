@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Kysely } from 'kysely';
 import type { DB } from '@app/db';
 import type { AppendRequest, AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent } from '@app/event-store';
@@ -19,8 +20,12 @@ export interface RecordContext {
   /** The shared transaction. Reads through it work, but cost a round trip each: prefer load(). */
   trx: Kysely<DB>;
   meta: CommandMeta;
-  /** An object unique to this attempt of this request (a key for per-attempt counters). */
-  scope: object;
+  /**
+   * A new id for something this request creates (`kind`: 'funding', say). Random, or under an
+   * Idempotency-Key derived from the key and the count of this kind so far in this attempt, so
+   * that a replay racing the first request derives the same ids.
+   */
+  newId(kind: string): string;
   readStream(streamId: string): Promise<RecordedEvent[]>;
   load<K, V>(loader: BatchLoader<K, V>, key: K): Promise<V>;
   append(streamId: string, events: Array<{ type: string; data: object }>, expectedVersion: ExpectedVersion): Promise<RecordedEvent[]>;
@@ -76,7 +81,13 @@ export class WriteBatch {
   }
 
   context(item: number, meta: CommandMeta): RecordContext {
-    let counter = 0;
+    // Per kind; '' counts the event ids of this attempt's appends.
+    const counters = new Map<string, number>();
+    const derive = (kind: string) => {
+      const n = counters.get(kind) ?? 0;
+      counters.set(kind, n + 1);
+      return deterministicId([...(kind ? [kind] : []), meta.actor.id, meta.idempotency!.key, n].join('\n'));
+    };
     const metadata = {
       actor: { id: meta.actor.id, name: meta.actor.name },
       correlationId: meta.correlationId,
@@ -85,7 +96,7 @@ export class WriteBatch {
     return {
       trx: this.trx,
       meta,
-      scope: {},
+      newId: (kind) => (meta.idempotency ? derive(kind) : randomUUID()),
       readStream: (streamId) => this.ask(item, { kind: 'read', streamId }),
       load: <K, V>(loader: BatchLoader<K, V>, key: K) =>
         this.ask<V>(item, { kind: 'load', loader: loader as BatchLoader<unknown, unknown>, key }),
@@ -94,7 +105,7 @@ export class WriteBatch {
           ...e,
           metadata,
           // Under an Idempotency-Key the ids derive from it, so a racing replay can only re-append them.
-          id: meta.idempotency ? deterministicId(`${meta.actor.id}\n${meta.idempotency.key}\n${counter++}`) : undefined,
+          id: meta.idempotency ? derive('') : undefined,
         }));
         return this.ask(item, { kind: 'append', request: { streamId, events: prepared, expectedVersion } });
       },

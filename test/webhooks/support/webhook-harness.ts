@@ -6,7 +6,9 @@ import { AppConfig } from '@app/config';
 import { Database } from '@app/db';
 import { EventStore } from '@app/event-store';
 import { WorkerModule } from '../../../apps/worker/src/worker.module';
+import { createTestApp, TestApp } from '../../support/test-app';
 import { TEST_REDIS_URL } from '../../support/test-env';
+import { Receiver } from './receiver';
 
 /** Webhook settings for tests: loopback allowed, a retry schedule in milliseconds. */
 export const WEBHOOK_TEST_ENV: Record<string, string> = {
@@ -94,4 +96,28 @@ export async function deliveryStatuses(db: Database, endpointId: string) {
     .groupBy('status')
     .execute();
   return Object.fromEntries(rows.map((r) => [r.status, r.n])) as Record<string, number>;
+}
+
+export interface WebhookStack {
+  a: TestApp;
+  receiver: Receiver;
+  close(): Promise<void>;
+}
+
+/** A test file's receiver, API (WEBHOOK_TEST_ENV plus `env`) and in-process worker. */
+export async function startWebhookStack(env: Record<string, string> = {}): Promise<WebhookStack> {
+  const receiver = await Receiver.start();
+  const a = await createTestApp({ ...WEBHOOK_TEST_ENV, ...env });
+  const worker = await startWorker(a.config);
+  return {
+    a,
+    receiver,
+    async close() {
+      // Closing the receiver first cuts hanging requests, so the worker can stop.
+      await receiver.close();
+      await worker.close();
+      await a.close();
+      await deletePrefixKeys(a.config.redisPrefix);
+    },
+  };
 }

@@ -1,17 +1,13 @@
-import type { RecordContext } from '@app/shared';
-import { deterministicId } from '@app/shared';
+import { deterministicId, RecordContext, WriteBatch } from '@app/shared';
 import { newFundingId } from './record-funding.handler';
 
+// A request's context as the Recorder builds it; nothing here touches the database.
 const ctx = (key?: string): RecordContext =>
-  ({
-    trx: {},
-    scope: {},
-    meta: {
-      actor: { id: 'key-1', name: 'curator', role: 'curator' },
-      correlationId: 'c',
-      ...(key ? { idempotency: { key, requestHash: 'h', method: 'POST', path: '/fundings' } } : {}),
-    },
-  }) as unknown as RecordContext;
+  new WriteBatch({} as never, {} as never, {} as never, 1).context(0, {
+    actor: { id: 'key-1', name: 'curator', role: 'curator' },
+    correlationId: 'c',
+    ...(key ? { idempotency: { key, requestHash: 'h', method: 'POST', path: '/fundings' } } : {}),
+  });
 
 describe('newFundingId', () => {
   it('is random without an Idempotency-Key', () => {
@@ -23,7 +19,7 @@ describe('newFundingId', () => {
     const first = ctx('k');
     const ids = [newFundingId(first), newFundingId(first)];
     expect(ids).toEqual([deterministicId('funding\nkey-1\nk\n0'), deterministicId('funding\nkey-1\nk\n1')]);
-    // A retry is a new attempt (a new scope) and derives the same ids again.
+    // A retry is a new attempt (a new context) and derives the same ids again.
     expect(newFundingId(ctx('k'))).toBe(ids[0]);
     expect(newFundingId(ctx('other'))).not.toBe(ids[0]);
   });

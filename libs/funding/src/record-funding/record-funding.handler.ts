@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { OrganisationsRepository } from '@app/organisations';
-import { CommandMeta, deterministicId, eventView, notFound, RecordContext, Recorder, streams } from '@app/shared';
+import { CommandMeta, eventView, notFound, RecordContext, Recorder, streams } from '@app/shared';
 import { decide, fold } from '../funding.decider';
 import type { RecordFundingDto } from './record-funding.dto';
 
@@ -12,24 +11,12 @@ export class RecordFundingCommand {
   ) {}
 }
 
-/** How many ids each attempt of a request has generated (by its scope): a retry starts again at 0. */
-const generated = new WeakMap<object, number>();
-
 /**
- * A new funding's id. Under an Idempotency-Key it is derived from the actor and the key (and
- * the count of fundings generated so far in this attempt, for imports that commit
- * several), so a replay racing the first request lands on the same stream instead of
- * creating a second funding.
+ * A new funding's id: under an Idempotency-Key derived from the key (and the count of fundings
+ * so far in this attempt, for imports that commit several), so a replay racing the first
+ * request lands on the same stream instead of creating a second funding.
  */
-export function newFundingId(ctx: RecordContext): string {
-  const idempotency = ctx.meta.idempotency;
-  if (!idempotency) {
-    return randomUUID();
-  }
-  const n = generated.get(ctx.scope) ?? 0;
-  generated.set(ctx.scope, n + 1);
-  return deterministicId(`funding\n${ctx.meta.actor.id}\n${idempotency.key}\n${n}`);
-}
+export const newFundingId = (ctx: RecordContext): string => ctx.newId('funding');
 
 /**
  * Records FundingCommitted on a new `funding-<uuid>` stream when both parties exist.
