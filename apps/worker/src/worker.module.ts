@@ -6,6 +6,7 @@ import { AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { EventStoreModule, SubscriptionHost } from '@app/event-store';
 import { RedisModule } from '@app/redis';
+import { StatisticsScheduler } from './statistics.scheduler';
 import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module';
 
 @Module({})
@@ -23,7 +24,7 @@ export class WorkerModule {
         BullModule.forRoot({ connection: { url: config.redisUrl }, prefix: config.redisPrefix }),
         WebhooksWorkerModule,
       ],
-      providers: [SubscriptionHost],
+      providers: [SubscriptionHost, StatisticsScheduler],
       exports: [SubscriptionHost],
     };
   }

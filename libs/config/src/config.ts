@@ -31,6 +31,8 @@ export interface AppConfig {
   webhookSweepIntervalMs: number;
   /** BullMQ job lock; a crashed worker's deliveries are retried after about this long. */
   webhookLockDurationMs: number;
+  /** How often the worker refreshes planner statistics where autovacuum is off; 0 = never. */
+  statisticsIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -143,6 +145,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     webhookEndpointConcurrency: int('WEBHOOK_ENDPOINT_CONCURRENCY', 10, 1, 1000) as number,
     webhookSweepIntervalMs: int('WEBHOOK_SWEEP_INTERVAL_MS', 60_000, 100, 3_600_000) as number,
     webhookLockDurationMs: int('WEBHOOK_LOCK_DURATION_MS', 30_000, 1000, 600_000) as number,
+    statisticsIntervalMs: int('STATISTICS_INTERVAL_MS', 60_000, 0, 86_400_000) as number,
   };
   if (problems.length > 0) {
     throw new ConfigError(problems);

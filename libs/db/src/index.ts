@@ -2,3 +2,4 @@ export * from './schema';
 export * from './database';
 export * from './migrator';
 export * from './db.module';
+export * from './statistics';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kysely, sql } from 'kysely';
-import type { DB } from '@app/db';
+import { DB, plannedPerCall } from '@app/db';
 import { ConcurrencyError, IdempotencyError } from './errors';
 import type { AppendRequest, AppendResult, ExpectedVersion, NewEvent, RecordedEvent } from './types';
 
@@ -322,10 +322,10 @@ export class EventStore {
     if (streamIds.length === 0) {
       return byStream;
     }
-    const result = await sql<EventRow>`
+    const result = await plannedPerCall(sql<EventRow>`
       SELECT ${COLUMNS} FROM events
       WHERE stream_id = ANY(${[...byStream.keys()]}::text[])
-      ORDER BY events.stream_id, events.stream_version`.execute(db);
+      ORDER BY events.stream_id, events.stream_version`).execute(db);
     for (const row of result.rows) {
       byStream.get(row.stream_id)!.push(toRecordedEvent(row));
     }

@@ -1,5 +1,5 @@
 import { Kysely, Selectable, sql } from 'kysely';
-import { DB, executeTogether, MembershipIntervalsTable } from '@app/db';
+import { DB, executeTogether, MembershipIntervalsTable, plannedPerCall } from '@app/db';
 import type { RecordedEvent } from '@app/event-store';
 import { insertOrganisationLinks, OrganisationLink } from '@app/organisations';
 import { parseValidDate } from '@app/shared';
@@ -138,24 +138,29 @@ class MembershipBatch {
         pairs.set(p.key, { allianceId: p.allianceId, organisationId: p.organisationId, facts: [], open: [] });
       }
     }
-    const alliances = [...pairs.values()].map((p) => p.allianceId);
-    const organisations = [...pairs.values()].map((p) => p.organisationId);
-    // Facts and believed intervals in one statement: a row is one or the other (src).
-    const { rows } = await sql<LoadedRow>`
+    const alliances = [...new Set([...pairs.values()].map((p) => p.allianceId))];
+    const organisations = [...new Set([...pairs.values()].map((p) => p.organisationId))];
+    // Facts and believed intervals in one statement: a row is one or the other (src). The
+    // pairs are the cross product of the alliances and organisations asked for, a superset of
+    // the touched pairs (the same when a call touches one alliance, as a join batch does); rows
+    // of other pairs are skipped below. Two `= ANY` conditions plan in a third of the time a
+    // join with unnest() of the pairs took, and this statement is planned on every call.
+    const { rows } = await plannedPerCall(sql<LoadedRow>`
       SELECT 'fact' AS src, f.alliance_id, f.organisation_id, f.event_id::text AS event_id, f.kind, f.on_date::text AS on_date,
              f.on_text, f.precision, f.role, f.position::text AS position,
              NULL::text AS id, NULL::text AS join_event_id, NULL::text AS leave_event_id, NULL::timestamptz AS recorded_from
-      FROM unnest(${alliances}::text[], ${organisations}::text[]) AS p(a, o)
-      JOIN membership_facts f ON f.alliance_id = p.a AND f.organisation_id = p.o
-      WHERE f.retracted_at IS NULL
+      FROM membership_facts f
+      WHERE f.organisation_id = ANY(${organisations}::text[]) AND f.alliance_id = ANY(${alliances}::text[])
+        AND f.retracted_at IS NULL
       UNION ALL
       SELECT 'interval', i.alliance_id, i.organisation_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
              i.id::text, i.join_event_id::text, i.leave_event_id::text, i.recorded_from
-      FROM unnest(${alliances}::text[], ${organisations}::text[]) AS p(a, o)
-      JOIN membership_intervals i ON i.alliance_id = p.a AND i.organisation_id = p.o
-      WHERE i.recorded_to IS NULL`.execute(trx);
-    const facts = rows.filter((r) => r.src === 'fact');
-    const open = rows.filter((r) => r.src === 'interval');
+      FROM membership_intervals i
+      WHERE i.organisation_id = ANY(${organisations}::text[]) AND i.alliance_id = ANY(${alliances}::text[])
+        AND i.recorded_to IS NULL`).execute(trx);
+    const touched = rows.filter((r) => pairs.has(`${r.alliance_id}.${r.organisation_id}`));
+    const facts = touched.filter((r) => r.src === 'fact');
+    const open = touched.filter((r) => r.src === 'interval');
     for (const r of facts) {
       pairs.get(`${r.alliance_id}.${r.organisation_id}`)!.facts.push({
         eventId: r.event_id!,
@@ -278,15 +283,15 @@ class MembershipBatch {
         sql`INSERT INTO membership_facts
             SELECT * FROM json_populate_recordset(NULL::membership_facts, ${JSON.stringify(facts)}::json)`,
       r.length > 0 &&
-        sql`UPDATE membership_facts f SET retracted_at = r.at, retracted_by = r.by
+        plannedPerCall(sql`UPDATE membership_facts f SET retracted_at = r.at, retracted_by = r.by
             FROM unnest(${r.map((x) => x.eventId)}::uuid[], ${r.map((x) => ts(x.at))}::timestamptz[], ${r.map((x) => x.by)}::uuid[]) AS r(event_id, at, by)
-            WHERE f.event_id = r.event_id`,
+            WHERE f.event_id = r.event_id`),
       insertOrganisationLinks(this.links),
       this.deleteIds.length > 0 && sql`DELETE FROM membership_intervals WHERE id = ANY(${this.deleteIds}::bigint[])`,
       c.length > 0 &&
-        sql`UPDATE membership_intervals i SET recorded_to = c.at
+        plannedPerCall(sql`UPDATE membership_intervals i SET recorded_to = c.at
             FROM unnest(${c.map((x) => x.id)}::bigint[], ${c.map((x) => ts(x.at))}::timestamptz[]) AS c(id, at)
-            WHERE i.id = c.id`,
+            WHERE i.id = c.id`),
       rows.length > 0 &&
         sql`INSERT INTO membership_intervals (${sql.join(INTERVAL_COLUMNS.map((col) => sql.id(col)))})
             SELECT ${sql.join(INTERVAL_COLUMNS.map((col) => sql.id(col)))}

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Kysely, sql } from 'kysely';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { DATABASE, Database, DB } from '@app/db';
+import { DATABASE, Database, DB, plannedPerCall } from '@app/db';
 import { ConcurrencyError, EventStore, IdempotencyError } from '@app/event-store';
 import { appendedEvents, writeBatchSize } from '@app/metrics';
 import type { CommandMeta } from './command-meta';
@@ -69,10 +69,10 @@ const idempotencyClaims: BatchLoader<Claim, unknown> = {
   async load(trx, claims) {
     const locks = [...new Set(claims.map((c) => `idem:${c.actorId}:${c.key}`))].sort();
     await sql`SELECT pg_advisory_xact_lock(hashtextextended(l, 0)) FROM unnest(${locks}::text[]) AS l`.execute(trx);
-    const { rows } = await sql<{ api_key_id: string; key: string; response: unknown; request_hash: string }>`
+    const { rows } = await plannedPerCall(sql<{ api_key_id: string; key: string; response: unknown; request_hash: string }>`
       SELECT i.api_key_id, i.key, i.response, i.request_hash
       FROM unnest(${claims.map((c) => c.actorId)}::text[], ${claims.map((c) => c.key)}::text[]) AS c(actor, key)
-      JOIN idempotency_keys i ON i.api_key_id = c.actor AND i.key = c.key`.execute(trx);
+      JOIN idempotency_keys i ON i.api_key_id = c.actor AND i.key = c.key`).execute(trx);
     const stored = new Map(rows.map((r) => [`${r.api_key_id}\n${r.key}`, r]));
     return claims.map((c) => {
       const found = stored.get(`${c.actorId}\n${c.key}`);

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql, Transaction } from 'kysely';
-import { DATABASE, Database, DB, WebhookDeliveryStatus } from '@app/db';
+import { DATABASE, Database, DB, plannedPerCall, WebhookDeliveryStatus } from '@app/db';
 
 export interface NewEndpoint {
   id: string;
@@ -227,14 +227,12 @@ export class WebhooksRepository {
 
   /** For each (endpoint, seq): the seq of the endpoint's previous delivery from the log, if any. */
   async previousLogDeliveries(trx: Transaction<DB>, firsts: Array<{ endpointId: string; seq: string }>) {
-    const result = await sql<{ endpoint_id: string; prev: string | null }>`
+    const result = await plannedPerCall(sql<{ endpoint_id: string; prev: string | null }>`
       SELECT f.endpoint_id::text AS endpoint_id,
              (SELECT d.seq::text FROM webhook_deliveries d
               WHERE d.endpoint_id = f.endpoint_id AND d.event_id IS NOT NULL AND d.seq < f.seq
               ORDER BY d.seq DESC LIMIT 1) AS prev
-      FROM unnest(${firsts.map((f) => f.endpointId)}::uuid[], ${firsts.map((f) => f.seq)}::bigint[]) AS f(endpoint_id, seq)`.execute(
-      trx,
-    );
+      FROM unnest(${firsts.map((f) => f.endpointId)}::uuid[], ${firsts.map((f) => f.seq)}::bigint[]) AS f(endpoint_id, seq)`).execute(trx);
     return new Map(result.rows.map((r) => [r.endpoint_id, r.prev]));
   }
 
@@ -334,7 +332,7 @@ export class WebhooksRepository {
    */
   async recordAttempts(records: AttemptRecord[]): Promise<Map<string, Date | null>> {
     const col = <K extends keyof AttemptRecord>(key: K) => records.map((r) => r[key]);
-    const result = await sql<{ endpoint_id: string; failing_since: Date | null }>`
+    const result = await plannedPerCall(sql<{ endpoint_id: string; failing_since: Date | null }>`
       WITH input AS (
         SELECT * FROM unnest(
           ${col('deliveryId')}::uuid[], ${col('endpointId')}::uuid[], ${col('at')}::timestamptz[],
@@ -366,7 +364,7 @@ export class WebhooksRepository {
       )
       SELECT e.id::text AS endpoint_id, e.failing_since
       FROM webhook_endpoints e
-      WHERE e.id IN (SELECT endpoint_id FROM outcome)`.execute(this.db);
+      WHERE e.id IN (SELECT endpoint_id FROM outcome)`).execute(this.db);
     return new Map(result.rows.map((r) => [r.endpoint_id, r.failing_since]));
   }
 

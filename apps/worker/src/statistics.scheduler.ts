@@ -1,0 +1,49 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { DATABASE, Database, refreshStatistics } from '@app/db';
+
+/**
+ * Refreshes the planner's statistics every STATISTICS_INTERVAL_MS on servers whose autovacuum
+ * is off (where it is on, autovacuum does this and each run returns at once).
+ */
+@Injectable()
+export class StatisticsScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(StatisticsScheduler.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    @Inject(DATABASE) private readonly db: Database,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap() {
+    if (this.config.statisticsIntervalMs > 0) {
+      this.timer = setInterval(() => void this.tick(), this.config.statisticsIntervalMs);
+    }
+  }
+
+  async beforeApplicationShutdown() {
+    if (this.timer) {
+      clearInterval(this.timer);
+    }
+    await this.running;
+  }
+
+  private async tick() {
+    if (this.running) {
+      return;
+    }
+    this.running = refreshStatistics(this.db)
+      .then((tables) => {
+        if (tables.length > 0) {
+          this.logger.log(`analysed ${tables.join(', ')}`);
+        }
+      })
+      .catch((error) => this.logger.warn({ err: error }, 'refreshing planner statistics failed; the next run retries'))
+      .finally(() => {
+        this.running = null;
+      });
+    await this.running;
+  }
+}
