@@ -128,10 +128,6 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
   const organisations = Math.max(40_000, Math.ceil(((ctx.seconds + TAIL_SECONDS) * 5 + WARMUP_SECONDS * 4) * 2_000 / 1000) * 1000);
   let next = 0;
   /**
-   * Requests at `connections` concurrency for the time box, after `warmup` seconds of the same
-   * load: rate, latencies and API CPU per request.
-   */
-  /**
    * One unbroken load: the warm-up, the measured window, and a short tail. Only operations
    * that start inside the window count, so the window sees neither the closed loop's start
    * (every connection sending at once) nor its end (connections draining one by one).
@@ -237,7 +233,7 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
       { name: 'HTTP record-join latency p50', value: joins.p50, unit: 'ms' },
       { name: 'HTTP record-join latency p99', value: joins.p99, unit: 'ms', target: '< 50 ms', met: joins.p99 < 50 },
       {
-        name: `HTTP record-join, cold: the first ${ctx.seconds} s after the API started, ${CONNECTIONS} connections`,
+        name: `HTTP record-join, cold: the first ${ctx.seconds} s of join load on a fresh API process (it served only the seed before), ${CONNECTIONS} connections`,
         value: round(cold.rate, 0),
         unit: 'req/s',
         baseline: { name: `EventStore.append, ${CONNECTIONS} connections`, value: round(raw.rate, 0) },

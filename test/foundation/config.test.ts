@@ -45,6 +45,7 @@ describe('loadConfig', () => {
       DATABASE_URL: 'nope',
       WEBHOOK_ALLOWED_CIDRS: '10.0.0.0/99',
       RATE_LIMIT_PER_MINUTE: '-1',
+      STATISTICS_INTERVAL_MS: '500',
     };
     let error: unknown;
     try {
@@ -54,13 +55,15 @@ describe('loadConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const { problems, message } = error as ConfigError;
-    expect(problems).toHaveLength(4);
+    expect(problems).toHaveLength(5);
     for (const name of Object.keys(bad)) {
       expect(problems.filter((p) => p.startsWith(`${name}: `))).toHaveLength(1);
       expect(message).toContain(name);
     }
     expect(problems.find((p) => p.startsWith('PORT'))).toContain('"abc"');
     expect(problems.find((p) => p.startsWith('WEBHOOK_ALLOWED_CIDRS'))).toContain('10.0.0.0/99');
+    expect(problems.find((p) => p.startsWith('STATISTICS_INTERVAL_MS'))).toContain('0 (never) or from 1000');
+    expect(loadConfig({ STATISTICS_INTERVAL_MS: '0' }).statisticsIntervalMs).toBe(0);
   });
 
   it('a bad value stops the API process with a message naming it', async () => {

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { plannedPerCall, refreshStatistics, STATISTICS_LOCK_KEY } from '@app/db';
+import { executeTogether, plannedPerCall, refreshStatistics, STATISTICS_LOCK_KEY } from '@app/db';
 import { eventually } from '../support/eventually';
 import { createTestDatabase, TestDatabase } from '../support/test-database';
 
@@ -12,16 +12,25 @@ describe('statement planning', () => {
   afterAll(() => t.destroy());
 
   it('prepares statements once per connection, except those marked to be planned per call', async () => {
+    await sql`CREATE TABLE planning_probe (n int)`.execute(t.db);
     const prepared = await t.db.connection().execute(async (conn) => {
       for (let i = 0; i < 3; i++) {
         await sql`SELECT ${i}::int AS kept_prepared`.execute(conn);
         await plannedPerCall(sql`SELECT ${i}::int AS planned_per_call`).execute(conn);
+        // A marked part makes the whole combined statement run unnamed.
+        await executeTogether(conn, [
+          sql`INSERT INTO planning_probe VALUES (${i})`,
+          plannedPerCall(sql`INSERT INTO planning_probe VALUES (${i + 100}) RETURNING 'marked_part'`),
+        ]);
       }
       const { rows } = await sql<{ statement: string }>`SELECT statement FROM pg_prepared_statements`.execute(conn);
       return rows.map((r) => r.statement);
     });
     expect(prepared.some((s) => s.includes('kept_prepared'))).toBe(true);
     expect(prepared.some((s) => s.includes('planned_per_call'))).toBe(false);
+    expect(prepared.some((s) => s.includes('marked_part'))).toBe(false);
+    const { rows } = await sql<{ n: number }>`SELECT n FROM planning_probe ORDER BY n`.execute(t.db);
+    expect(rows.map((r) => r.n)).toEqual([0, 1, 2, 100, 101, 102]);
   });
 });
 
@@ -30,7 +39,8 @@ describe('refreshStatistics', () => {
 
   beforeAll(async () => {
     t = await createTestDatabase({ poolSize: 4 });
-    await sql`CREATE TABLE stats_probe (n int)`.execute(t.db);
+    // Autovacuum, where the server runs it, must not analyse the probe behind the test's back.
+    await sql`CREATE TABLE stats_probe (n int) WITH (autovacuum_enabled = false)`.execute(t.db);
   });
   afterAll(() => t.destroy());
 

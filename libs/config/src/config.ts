@@ -123,6 +123,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push(`MIGRATE_ON_START: must be "true" or "false", got "${migrate}"`);
   }
 
+  const statisticsIntervalMs = int('STATISTICS_INTERVAL_MS', 60_000, 0, 86_400_000) as number;
+  if (statisticsIntervalMs > 0 && statisticsIntervalMs < 1000) {
+    problems.push(`STATISTICS_INTERVAL_MS: must be 0 (never) or from 1000 to 86400000, got "${env.STATISTICS_INTERVAL_MS}"`);
+  }
+
   const config: AppConfig = {
     databaseUrl: url('DATABASE_URL', 'postgres://root@127.0.0.1:5432/alliance_tracker', ['postgres:', 'postgresql:']),
     redisUrl: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
@@ -145,7 +150,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     webhookEndpointConcurrency: int('WEBHOOK_ENDPOINT_CONCURRENCY', 10, 1, 1000) as number,
     webhookSweepIntervalMs: int('WEBHOOK_SWEEP_INTERVAL_MS', 60_000, 100, 3_600_000) as number,
     webhookLockDurationMs: int('WEBHOOK_LOCK_DURATION_MS', 30_000, 1000, 600_000) as number,
-    statisticsIntervalMs: int('STATISTICS_INTERVAL_MS', 60_000, 0, 86_400_000) as number,
+    statisticsIntervalMs,
   };
   if (problems.length > 0) {
     throw new ConfigError(problems);

@@ -18,21 +18,23 @@ export function createPool(connectionString: string, options: PoolConfig = {}): 
 /** Statements longer than this, or past this many distinct texts, run unnamed (unprepared). */
 const MAX_PREPARED_TEXT = 4_000;
 const MAX_PREPARED = 400;
-/** A statement's text -> its prepared name, or null for one that runs unnamed. */
-const names = new Map<string, string | null>();
+/** A statement's text -> its prepared name. */
+const names = new Map<string, string>();
 
 const PLAN_PER_CALL = '/* planned per call */';
 
 /**
  * Marks a statement that must be planned for its actual parameters on every call: it runs
- * unnamed (parsed and planned each time) wherever it appears, also inside `executeTogether`.
+ * unnamed (parsed and planned each time) wherever it appears, also as one part of
+ * `executeTogether`. Marked texts are not remembered, so they take no prepared-name slot.
  *
  * For statements that join parameter arrays to tables which start empty and grow (facts,
  * intervals, idempotency keys, deliveries). A prepared statement's generic plan is made once
- * per connection, around its sixth call, and kept until the table's statistics change: made
- * while the table held a page, it sequentially scans it for good. Measured on a fresh database
- * under 32 concurrent joins: the membership projection's load took 6.5 ms a call with its
- * generic plan (910 buffers: a sequential scan of the facts) and 0.8 ms planned per call.
+ * per connection, around its sixth call, and kept until the table is next analysed: made
+ * while the table held a page, it scans the whole table until then (where nothing analyses,
+ * for the connection's life). Measured on a fresh database under 32 concurrent joins: the
+ * membership projection's load took 6.5 ms a call with its generic plan (910 buffers: a
+ * sequential scan of the facts) and 0.8 ms planned per call.
  */
 export function plannedPerCall<T>(statement: RawBuilder<T>): RawBuilder<T> {
   return sql<T>`${sql.raw(PLAN_PER_CALL)} ${statement}`;
@@ -40,15 +42,12 @@ export function plannedPerCall<T>(statement: RawBuilder<T>): RawBuilder<T> {
 
 function statementName(text: string): string | undefined {
   const known = names.get(text);
-  if (known !== undefined) {
-    return known ?? undefined;
+  if (known || text.length > MAX_PREPARED_TEXT || names.size >= MAX_PREPARED || text.includes(PLAN_PER_CALL)) {
+    return known;
   }
-  if (text.length > MAX_PREPARED_TEXT || names.size >= MAX_PREPARED) {
-    return undefined;
-  }
-  const name = text.includes(PLAN_PER_CALL) ? null : `k_${createHash('sha1').update(text).digest('base64url')}`;
+  const name = `k_${createHash('sha1').update(text).digest('base64url')}`;
   names.set(text, name);
-  return name ?? undefined;
+  return name;
 }
 
 /**

@@ -13,7 +13,8 @@ export const STATISTICS_LOCK_KEY = 0x5747_4154;
  * Keeps the planner's statistics fresh where the server's autovacuum does not: runs ANALYZE
  * on each table of the schema whose rows changed past autovacuum's own analyse rule
  * (autovacuum_analyze_threshold + autovacuum_analyze_scale_factor x rows; 50 + 10% by
- * default). Returns the tables it analysed. Does nothing when autovacuum is on, unless forced.
+ * default). Returns the tables it took up. Does nothing when autovacuum is on, unless forced.
+ * The database role must own the tables (ANALYZE only warns, and skips, otherwise).
  *
  * Why it matters: tables grow from empty, and without statistics the planner guesses. Seen
  * on a server with autovacuum off, after /imports of 74,000 organisations: stream reads
@@ -35,14 +36,15 @@ export async function refreshStatistics(db: Database, options: RefreshStatistics
       if (autovacuum === 'on' && !options.force) {
         return [];
       }
-      const { rows } = await sql<{ name: string }>`
-        SELECT s.relname AS name
+      const { rows } = await sql<{ schema: string; name: string }>`
+        SELECT s.schemaname AS schema, s.relname AS name
         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
         WHERE s.schemaname = current_schema()
           AND s.n_mod_since_analyze > ${Number(threshold)}::float8 + ${Number(scale)}::float8 * greatest(c.reltuples, 0)
         ORDER BY s.relname`.execute(conn);
-      for (const { name } of rows) {
-        await sql`ANALYZE ${sql.id(name)}`.execute(conn);
+      for (const { schema, name } of rows) {
+        // SKIP_LOCKED: a table locked by a rebuild (ACCESS EXCLUSIVE) waits for the next run.
+        await sql`ANALYZE (SKIP_LOCKED) ${sql.id(schema, name)}`.execute(conn);
       }
       return rows.map((r) => r.name);
     } finally {
