@@ -140,35 +140,27 @@ class MembershipBatch {
     }
     const alliances = [...new Set([...pairs.values()].map((p) => p.allianceId))];
     const organisations = [...new Set([...pairs.values()].map((p) => p.organisationId))];
-    // Facts and believed intervals in one statement: a row is one or the other (src). The
-    // statement is planned on every call. With one alliance (a batch of joins to one alliance)
-    // the organisations are asked with `= ANY`, which plans in a third of the time of a join
-    // with unnest() of the pairs; with several (a batch across alliances, the rebuild), the
-    // pairs themselves are joined.
-    const fact = sql`
+    // Facts and believed intervals in one statement: a row is one or the other (src), planned on
+    // every call. The pairs are the cross product of the alliances and organisations asked for,
+    // a superset of the touched pairs (the same when the call touches one alliance, as a batch
+    // of joins to one alliance does); rows of other pairs are skipped below. Two `= ANY`
+    // conditions plan in a third of the time of a join with unnest() of the pairs, and the
+    // rebuild (many alliances per call) ran at 21,246 events/s this way against 16,014 with
+    // that join (questions bench, 1M events, one run each).
+    const { rows: loaded } = await plannedPerCall(sql<LoadedRow>`
       SELECT 'fact' AS src, f.alliance_id, f.organisation_id, f.event_id::text AS event_id, f.kind, f.on_date::text AS on_date,
              f.on_text, f.precision, f.role, f.position::text AS position,
-             NULL::text AS id, NULL::text AS join_event_id, NULL::text AS leave_event_id, NULL::timestamptz AS recorded_from`;
-    const interval = sql`
+             NULL::text AS id, NULL::text AS join_event_id, NULL::text AS leave_event_id, NULL::timestamptz AS recorded_from
+      FROM membership_facts f
+      WHERE f.organisation_id = ANY(${organisations}::text[]) AND f.alliance_id = ANY(${alliances}::text[])
+        AND f.retracted_at IS NULL
+      UNION ALL
       SELECT 'interval', i.alliance_id, i.organisation_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-             i.id::text, i.join_event_id::text, i.leave_event_id::text, i.recorded_from`;
-    const pairList = [...pairs.values()];
-    const statement =
-      alliances.length === 1
-        ? sql<LoadedRow>`
-            ${fact} FROM membership_facts f
-            WHERE f.organisation_id = ANY(${organisations}::text[]) AND f.alliance_id = ${alliances[0]} AND f.retracted_at IS NULL
-            UNION ALL
-            ${interval} FROM membership_intervals i
-            WHERE i.organisation_id = ANY(${organisations}::text[]) AND i.alliance_id = ${alliances[0]} AND i.recorded_to IS NULL`
-        : sql<LoadedRow>`
-            WITH p AS (SELECT * FROM unnest(${pairList.map((p) => p.allianceId)}::text[], ${pairList.map((p) => p.organisationId)}::text[]) AS p(a, o))
-            ${fact} FROM p JOIN membership_facts f ON f.alliance_id = p.a AND f.organisation_id = p.o
-            WHERE f.retracted_at IS NULL
-            UNION ALL
-            ${interval} FROM p JOIN membership_intervals i ON i.alliance_id = p.a AND i.organisation_id = p.o
-            WHERE i.recorded_to IS NULL`;
-    const { rows } = await plannedPerCall(statement).execute(trx);
+             i.id::text, i.join_event_id::text, i.leave_event_id::text, i.recorded_from
+      FROM membership_intervals i
+      WHERE i.organisation_id = ANY(${organisations}::text[]) AND i.alliance_id = ANY(${alliances}::text[])
+        AND i.recorded_to IS NULL`).execute(trx);
+    const rows = loaded.filter((r) => pairs.has(`${r.alliance_id}.${r.organisation_id}`));
     const facts = rows.filter((r) => r.src === 'fact');
     const open = rows.filter((r) => r.src === 'interval');
     for (const r of facts) {
