@@ -9,9 +9,8 @@
  * unbroken load, after a warm-up (a fresh process runs its first seconds on cold, unoptimised
  * code: 655 joins/s and p99 156 ms in its first second, against ~1,600/s and ~31 ms from its
  * fourth, measured here) and before a short tail. The first seconds after start are reported
- * too, as the cold figure. The seeded
- * database's planner statistics are refreshed before measuring, as autovacuum or the worker's
- * statistics job would within a minute of the seed.
+ * too, as the cold figure. The seeded database's planner statistics are refreshed before
+ * measuring, as autovacuum or the worker's statistics job would within a minute of the seed.
  * The same run also measures, for context:
  * - the API with write batching off (WRITE_BATCH_MAX=1: one transaction per request);
  * - the API with request logging on (the bench runs with LOG_LEVEL=silent otherwise);

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { DATABASE, Database, refreshStatistics } from '@app/db';
+import { Periodic } from './jobs/periodic';
 
 /**
  * Refreshes the planner's statistics every STATISTICS_INTERVAL_MS on servers whose autovacuum
@@ -9,8 +10,16 @@ import { DATABASE, Database, refreshStatistics } from '@app/db';
 @Injectable()
 export class StatisticsScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(StatisticsScheduler.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly periodic = new Periodic(async () => {
+    try {
+      const tables = await refreshStatistics(this.db);
+      if (tables.length > 0) {
+        this.logger.log(`analysed ${tables.join(', ')}`);
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'refreshing planner statistics failed; the next run retries');
+    }
+  });
 
   constructor(
     @Inject(DATABASE) private readonly db: Database,
@@ -19,31 +28,11 @@ export class StatisticsScheduler implements OnApplicationBootstrap, BeforeApplic
 
   onApplicationBootstrap() {
     if (this.config.statisticsIntervalMs > 0) {
-      this.timer = setInterval(() => void this.tick(), this.config.statisticsIntervalMs);
+      this.periodic.start(this.config.statisticsIntervalMs);
     }
   }
 
-  async beforeApplicationShutdown() {
-    if (this.timer) {
-      clearInterval(this.timer);
-    }
-    await this.running;
-  }
-
-  private async tick() {
-    if (this.running) {
-      return;
-    }
-    this.running = refreshStatistics(this.db)
-      .then((tables) => {
-        if (tables.length > 0) {
-          this.logger.log(`analysed ${tables.join(', ')}`);
-        }
-      })
-      .catch((error) => this.logger.warn({ err: error }, 'refreshing planner statistics failed; the next run retries'))
-      .finally(() => {
-        this.running = null;
-      });
-    await this.running;
+  beforeApplicationShutdown() {
+    return this.periodic.stop();
   }
 }

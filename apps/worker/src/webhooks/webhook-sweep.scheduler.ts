@@ -2,13 +2,23 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { queueDepth } from '@app/metrics';
 import { DeliveryQueue, DeliverySweeper, WebhookQueue } from '@app/webhooks';
+import { Periodic } from '../jobs/periodic';
 
 /** Re-enqueues pending deliveries from Postgres at start and every WEBHOOK_SWEEP_INTERVAL_MS. */
 @Injectable()
 export class WebhookSweepScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookSweepScheduler.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly periodic = new Periodic(async (all) => {
+    try {
+      await this.sweeper.sweep({ all });
+      const counts = await this.queue.queue.getJobCounts('wait', 'active', 'delayed');
+      for (const [state, count] of Object.entries(counts)) {
+        queueDepth.set({ queue: WebhookQueue.Deliveries, state }, count);
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'webhook sweep failed; the next one retries');
+    }
+  });
 
   constructor(
     private readonly sweeper: DeliverySweeper,
@@ -17,33 +27,10 @@ export class WebhookSweepScheduler implements OnApplicationBootstrap, BeforeAppl
   ) {}
 
   onApplicationBootstrap() {
-    void this.tick(true);
-    this.timer = setInterval(() => void this.tick(false), this.config.webhookSweepIntervalMs);
+    this.periodic.start(this.config.webhookSweepIntervalMs, { now: true });
   }
 
-  async beforeApplicationShutdown() {
-    if (this.timer) {
-      clearInterval(this.timer);
-    }
-    await this.running;
-  }
-
-  private async tick(all: boolean) {
-    if (this.running) {
-      return;
-    }
-    this.running = (async () => {
-      try {
-        await this.sweeper.sweep({ all });
-        const counts = await this.queue.queue.getJobCounts('wait', 'active', 'delayed');
-        for (const [state, count] of Object.entries(counts)) {
-          queueDepth.set({ queue: WebhookQueue.Deliveries, state }, count);
-        }
-      } catch (error) {
-        this.logger.warn({ err: error }, 'webhook sweep failed; the next one retries');
-      }
-    })();
-    await this.running;
-    this.running = null;
+  beforeApplicationShutdown() {
+    return this.periodic.stop();
   }
 }
