@@ -1,28 +1,36 @@
-import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig } from '@app/config';
 import { AppModule } from './app.module';
-import { bodyParserProblems, checkBody, requireJsonBody } from './common/media-type.middleware';
+import { markReplays } from './common/idempotency';
+import { acceptJsonBodies, MAX_BODY_BYTES } from './common/json-body';
 import { ProblemFilter } from './common/problem.filter';
 import { strictValidationPipe } from './common/validation';
-import { httpMetrics } from './metrics/http-metrics.middleware';
+import { recordHttpMetrics } from './metrics/http-metrics';
 
-/** Builds the HTTP application; main.ts listens, tests use it in-process. */
-export async function createApi(config: AppConfig): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+/**
+ * Builds the HTTP application, initialised and ready to serve: main.ts listens, tests use it
+ * in-process. Fastify rather than Express: the same joins cost the API about a third less CPU.
+ */
+export async function createApi(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: MAX_BODY_BYTES,
+    // As before with Express: "/alliances/" is "/alliances".
+    routerOptions: { ignoreTrailingSlash: true },
+    // Nest answers 404s itself, as problem+json.
+    return503OnClosing: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  app.disable('x-powered-by');
-  app.use(httpMetrics);
-  app.use(requireJsonBody);
-  app.useBodyParser('json', { limit: '1mb', type: ['application/json', 'application/*+json'] });
-  app.use(bodyParserProblems);
-  app.use(checkBody);
+  const fastify = app.getHttpAdapter().getInstance();
+  acceptJsonBodies(fastify);
+  recordHttpMetrics(fastify);
+  markReplays(fastify);
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(strictValidationPipe());
   app.enableShutdownHooks();
@@ -37,5 +45,7 @@ export async function createApi(config: AppConfig): Promise<INestApplication> {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  await app.init();
+  await fastify.ready();
   return app;
 }

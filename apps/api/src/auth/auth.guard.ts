@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ApiKeysRepository } from '@app/access';
@@ -43,7 +44,7 @@ export class AuthGuard implements CanActivate {
     await this.rateLimit(actor.id, context);
     req.actor = actor;
     const correlation = req.headers['x-correlation-id'];
-    const idempotency = idempotencyOf(req, context.switchToHttp().getResponse());
+    const idempotency = idempotencyOf(req);
     req.commandMeta = {
       actor,
       correlationId: typeof correlation === 'string' && correlation.length <= 200 ? correlation : randomUUID(),
@@ -69,7 +70,7 @@ export class AuthGuard implements CanActivate {
     }
     if (used > limit) {
       const retryAfter = 60 - Math.floor((Date.now() % 60_000) / 1000);
-      context.switchToHttp().getResponse().setHeader('Retry-After', String(retryAfter));
+      context.switchToHttp().getResponse<FastifyReply>().header('Retry-After', String(retryAfter));
       throw new ProblemException(429, `rate limit of ${limit} requests per minute for this key exceeded; retry next minute`);
     }
   }

@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { Actor, CommandMeta, Role } from '@app/shared';
 
 export const ROLE_KEY = 'requiredRole';
@@ -11,7 +11,7 @@ export const Public = () => SetMetadata(PUBLIC_KEY, true);
 
 export const RANK: Record<Role, number> = { reader: 1, curator: 2, admin: 3 };
 
-export interface AuthedRequest extends Request {
+export interface AuthedRequest extends FastifyRequest {
   actor?: Actor;
   commandMeta?: CommandMeta;
   correlationId?: string;

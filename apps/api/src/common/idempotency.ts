@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import type { CommandMeta } from '@app/shared';
 import type { AuthedRequest } from '../auth/auth';
 import { ProblemException } from './problem';
@@ -26,7 +26,7 @@ export function canonicalJson(value: unknown): string {
  * response with the facts, so a crash cannot split them. A replayed response carries
  * `Idempotent-Replayed: true`.
  */
-export function idempotencyOf(req: AuthedRequest, res: ServerResponse): CommandMeta['idempotency'] {
+export function idempotencyOf(req: AuthedRequest): CommandMeta['idempotency'] {
   const raw = req.headers['idempotency-key'];
   if (req.method === 'GET' || raw === undefined) {
     return undefined;
@@ -37,18 +37,19 @@ export function idempotencyOf(req: AuthedRequest, res: ServerResponse): CommandM
       { field: 'Idempotency-Key', message: '1 to 200 visible ASCII characters' },
     ]);
   }
-  const path = req.originalUrl.split('?')[0];
+  const path = req.url.split('?')[0];
   const requestHash = createHash('sha256')
     .update(`${req.method} ${path}\n${canonicalJson(req.body ?? null)}`)
     .digest('hex');
-  const idempotency: NonNullable<CommandMeta['idempotency']> = { key, requestHash, method: req.method, path };
-  // The Recorder marks a replay; the header goes out with the response's head.
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
-    if (idempotency.replayed && !this.headersSent) {
-      this.setHeader('Idempotent-Replayed', 'true');
+  return { key, requestHash, method: req.method, path };
+}
+
+/** A response the Recorder answered from a stored one (it marks the command's metadata) says so. */
+export function markReplays(fastify: FastifyInstance): void {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if ((request as AuthedRequest).commandMeta?.idempotency?.replayed) {
+      reply.header('Idempotent-Replayed', 'true');
     }
-    return writeHead.apply(this, args);
-  } as ServerResponse['writeHead'];
-  return idempotency;
+    done(null, payload);
+  });
 }

@@ -1,11 +1,10 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConcurrencyError, IdempotencyError } from '@app/event-store';
 import { DomainError } from '@app/shared';
 import { Problem, problem } from './problem';
 
-interface BodyParserError {
-  type?: string;
+interface ClientError {
   status?: number;
   statusCode?: number;
   message?: string;
@@ -26,27 +25,31 @@ export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemFilter');
 
   catch(error: unknown, host: ArgumentsHost) {
-    const res = host.switchToHttp().getResponse<Response>();
-    const req = host.switchToHttp().getRequest<Request>();
+    const res = host.switchToHttp().getResponse<FastifyReply>();
+    const req = host.switchToHttp().getRequest<FastifyRequest>();
     const body = this.toProblem(error, req);
     if (body.status >= 500) {
       this.logger.error({ err: error, path: req.url }, 'request failed');
     }
-    if (res.headersSent) {
+    if (res.sent) {
       return;
     }
     res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
   }
 
-  private toProblem(error: unknown, req: Request): Problem {
+  private toProblem(error: unknown, req: FastifyRequest): Problem {
     if (error instanceof HttpException) {
       const response = error.getResponse();
       const status = error.getStatus();
       if (typeof response === 'object' && response !== null && 'type' in response && 'status' in response) {
         return response as Problem;
       }
+      if (status === 413) {
+        // Fastify's own refusal (Content-Length or the bytes read past the limit).
+        return problem(413, 'request body is larger than 1 MiB');
+      }
       if (status === 404 && /^Cannot \w+ /.test(error.message)) {
-        return problem(404, `no route for ${req.method} ${req.path}`);
+        return problem(404, `no route for ${req.method} ${req.url.split('?')[0]}`);
       }
       const message =
         typeof response === 'object' && response !== null && 'message' in response
@@ -65,18 +68,11 @@ export class ProblemFilter implements ExceptionFilter {
       // A value got past validation that Postgres cannot take: still the client's input.
       return problem(400, PG_INPUT_ERRORS[pgCode]);
     }
-    const parserError = error as BodyParserError;
-    if (parserError?.type === 'entity.too.large') {
-      return problem(413, 'request body is larger than 1 MiB');
-    }
-    if (parserError?.type === 'entity.parse.failed') {
-      return problem(400, `request body is not valid JSON: ${parserError.message ?? ''}`.trim(), [
-        { field: 'body', message: 'not valid JSON' },
-      ]);
-    }
-    const status = parserError?.status ?? parserError?.statusCode;
+    // Errors of the HTTP layer that carry a client status (a malformed URL's encoding, say).
+    const clientError = error as ClientError;
+    const status = clientError?.status ?? clientError?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      return problem(status, parserError.message ?? 'bad request');
+      return problem(status, clientError.message ?? 'bad request');
     }
     return problem(500, 'an internal error occurred; it has been logged');
   }

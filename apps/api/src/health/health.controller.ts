@@ -1,6 +1,6 @@
 import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { DB_POOL } from '@app/db';
@@ -33,7 +33,7 @@ export class HealthController {
 
   @Get()
   @ApiOperation({ summary: 'Postgres and Redis state; 503 when one is down. Needs no key.' })
-  async health(@Res({ passthrough: true }) res: Response) {
+  async health(@Res({ passthrough: true }) res: FastifyReply) {
     const [postgres, redis] = await Promise.all([
       probe(() => this.pool.query('SELECT 1')),
       probe(() => this.redis.ping()),
