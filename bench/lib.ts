@@ -75,6 +75,13 @@ export function percentile(sorted: number[], p: number): number {
 
 export const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** A result compared with a raw baseline, with a ratio target (e.g. 0.6 for ">= 60% of raw"). */
 export function compared(
   name: string,
