@@ -140,6 +140,23 @@ describe('organisations and alliances', () => {
     expect(method.headers['content-type']).toMatch(/problem\+json/);
   });
 
+  it('JSON bodies: application/*+json and media type parameters are JSON; prototype keys are refused naming the body', async () => {
+    const send = (type: string, body: string) => a.as('curator').post('/organisations').set('Content-Type', type).send(body);
+    expect((await send('application/vnd.api+json', JSON.stringify({ id: 'plus-json', name: 'Plus JSON' }))).status).toBe(201);
+    expect((await send('Application/JSON; charset=utf-8', JSON.stringify({ id: 'charset', name: 'Charset' }))).status).toBe(201);
+    for (const body of ['{"id":"proto","name":"P","__proto__":{"admin":true}}', '{"id":"proto","name":"P","constructor":{"prototype":{"admin":true}}}']) {
+      const refused = await send('application/json', body);
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors).toEqual([{ field: 'body', message: 'has a "__proto__" or "constructor.prototype" key' }]);
+    }
+    await a.as('reader').get('/organisations/proto').expect(404);
+    const form = await send('application/x-www-form-urlencoded', 'id=form&name=Form');
+    expect(form.status).toBe(415);
+    expect(form.body.detail).toContain('application/x-www-form-urlencoded');
+    // A trailing slash names the same resource.
+    expect((await a.as('reader').get('/organisations/charset/').expect(200)).body.name).toBe('Charset');
+  });
+
   it('serves an OpenAPI document that lists every endpoint with its errors', async () => {
     const doc = (await a.http().get('/docs-json').expect(200)).body;
     const paths = Object.keys(doc.paths);

@@ -19,7 +19,6 @@ describe('API foundation: health and problem+json', () => {
     const api = await createApi(
       loadConfig({ DATABASE_URL: t.url, REDIS_URL: redisUrl, REDIS_PREFIX: testRedisPrefix(), LOG_LEVEL: 'silent' }),
     );
-    await api.init();
     return api;
   };
 
@@ -59,6 +58,14 @@ describe('API foundation: health and problem+json', () => {
     expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
     expect(res.body).toMatchObject({ status: 404, title: 'Not found', type: expect.stringContaining('not-found') });
     expect(res.body.detail).toContain('/no/such/route');
+  });
+
+  it('/metrics counts responses by method, route pattern and status', async () => {
+    await http().get('/health/').expect(200);
+    await http().get('/no/such/route').expect(404);
+    const text = (await http().get('/metrics').expect(200)).text;
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} [1-9]/);
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]/);
   });
 
   it('a body that is not JSON is 415 problem+json', async () => {

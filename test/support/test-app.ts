@@ -37,7 +37,6 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     ...env,
   });
   const app = await createApi(config);
-  await app.init();
   const repo = app.get(ApiKeysRepository);
   const curator = (await repo.create('test curator', 'curator')).key;
   const reader = (await repo.create('test reader', 'reader')).key;

@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import parseJson from 'secure-json-parse';
 import { ProblemException } from './problem';
 
 /** The largest request body accepted (413 above it). */
@@ -40,32 +41,40 @@ const invalid = (field: string, message: string, detail = `${field}: ${message}`
  */
 export function acceptJsonBodies(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
-  // Refuses "__proto__" and "constructor.prototype" keys rather than parsing them into the body.
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
-  fastify.addContentTypeParser(JSON_TYPES, { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (req: FastifyRequest, text: string | Buffer, done) => {
-    // parseAs: 'string' hands over a string.
-    const json = text as string;
-    if (json.length === 0) {
-      done(null, undefined);
+  fastify.addContentTypeParser(JSON_TYPES, { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (_req, text, done) => {
+    let body: unknown;
+    try {
+      body = parseBody(text as string);
+    } catch (error) {
+      done(error as Error, undefined);
       return;
     }
-    // Synchronous: it calls back before returning.
-    void parseJson(req, json, (error: Error | null, body?: unknown) => {
-      if (error) {
-        done(invalid('body', 'not valid JSON', `body: not valid JSON (${error.message})`), undefined);
-        return;
-      }
-      const found = bodyProblem(body);
-      if (found) {
-        const field = found.field.replace(/^body\./, '');
-        done(invalid(field, found.message), undefined);
-        return;
-      }
-      done(null, body);
-    });
+    done(null, body);
   });
   fastify.addContentTypeParser('*', (req, _payload, done) => {
     const type = req.headers['content-type'] ?? '(none)';
     done(new ProblemException(415, `request body must be application/json, got ${type}`), undefined);
   });
+}
+
+/** An empty body is no body; anything else must be JSON the service can store. Throws a 400 problem. */
+function parseBody(text: string): unknown {
+  if (text.length === 0) {
+    return undefined;
+  }
+  let body: unknown;
+  try {
+    // "__proto__" and "constructor.prototype" keys are refused rather than parsed into the body.
+    body = parseJson(text, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    const message = (error as Error).message;
+    throw /prototype property/.test(message)
+      ? invalid('body', 'has a "__proto__" or "constructor.prototype" key')
+      : invalid('body', 'not valid JSON', `body: not valid JSON (${message})`);
+  }
+  const found = bodyProblem(body);
+  if (found) {
+    throw invalid(found.field.replace(/^body\./, ''), found.message);
+  }
+  return body;
 }
