@@ -44,6 +44,10 @@ export class ProblemFilter implements ExceptionFilter {
       if (typeof response === 'object' && response !== null && 'type' in response && 'status' in response) {
         return response as Problem;
       }
+      if (status === 415) {
+        // Fastify's own refusal of a Content-Type it cannot read.
+        return problem(415, `request body must be application/json, got ${req.headers['content-type'] ?? '(none)'}`);
+      }
       if (status === 413) {
         // Fastify's own refusal (Content-Length or the bytes read past the limit).
         return problem(413, 'request body is larger than 1 MiB');
