@@ -94,6 +94,20 @@ describe('HTTP edges before the routes', () => {
     expect(res.body.detail).toContain(';;;');
   });
 
+  it('GETs carry a weak ETag; If-None-Match with it is 304 until the answer changes', async () => {
+    await a.as('curator').post('/organisations').send({ id: 'tagged', name: 'Tagged' }).expect(201);
+    const first = await a.as('reader').get('/organisations/tagged').expect(200);
+    const etag = first.headers.etag;
+    expect(etag).toMatch(/^W\/".+"$/);
+    const unchanged = await a.as('reader').get('/organisations/tagged').set('If-None-Match', etag);
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.text ?? '').toBe('');
+    await a.as('curator').patch('/organisations/tagged').send({ country: 'DE' }).expect(201);
+    const changed = await a.as('reader').get('/organisations/tagged').set('If-None-Match', etag).expect(200);
+    expect(changed.headers.etag).not.toBe(etag);
+    expect(changed.body.country).toBe('DE');
+  });
+
   it('a request that is not valid HTTP gets a problem+json 400 before the connection closes', async () => {
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect(port, '127.0.0.1', () => socket.write('GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n'));

@@ -1,3 +1,4 @@
+import fastifyEtag from '@fastify/etag';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -21,6 +22,8 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  // Weak ETags and 304 on If-None-Match, as Express gave: pollers of the questions re-download nothing unchanged.
+  await app.register(fastifyEtag, { weak: true });
   const fastify = app.getHttpAdapter().getInstance();
   acceptJsonBodies(fastify);
   recordHttpMetrics(fastify);
