@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { createTestApp, TestApp } from '../support/test-app';
@@ -17,7 +18,7 @@ describe('HTTP edges before the routes', () => {
   afterAll(() => a.close());
 
   /** A POST /organisations as sent, bytes untouched (supertest would serialise a Buffer as JSON). */
-  const post = async (type: string, body: string | Buffer, headers: Record<string, string> = {}) => {
+  const post = async (type: string, body: string | Buffer | Readable, headers: Record<string, string> = {}) => {
     const res = await request(`http://127.0.0.1:${port}/organisations`, {
       method: 'POST',
       headers: { authorization: `Bearer ${a.keys.curator}`, 'content-type': type, ...headers },
@@ -62,7 +63,29 @@ describe('HTTP edges before the routes', () => {
     expect(bomb.length).toBeLessThan(64 * 1024);
     const refused = await post('application/json', bomb, { 'Content-Encoding': 'gzip' });
     expect(refused.status).toBe(413);
+    expect(refused.contentType).toMatch(PROBLEM_JSON);
     await a.as('reader').get('/organisations/bomb').expect(404);
+    // An empty encoded body is no body (the route's rules answer); a GET's coding is not looked at.
+    const empty = await post('application/json', '', { 'Content-Encoding': 'gzip' });
+    expect(empty.status).toBe(400);
+    expect(empty.body.type).toMatch(/validation-error/);
+    expect(empty.body.detail).not.toContain('gzip');
+    await a.as('reader').get('/organisations/gzipped').set('Content-Encoding', 'br').expect(200);
+  });
+
+  it('a chunked deflate stream that inflates to nothing is cut off at 1 MiB of encoded bytes', async () => {
+    // A zlib header, then empty stored blocks (5 bytes each, no output), sent without a length.
+    const block = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
+    const chunk = Buffer.concat(Array.from({ length: 13_108 }, () => block)); // ~64 KiB
+    async function* stream() {
+      yield Buffer.from([0x78, 0x01]);
+      for (let i = 0; i < 40; i++) {
+        yield chunk;
+      }
+    }
+    const res = await post('application/json', Readable.from(stream()), { 'Content-Encoding': 'deflate' });
+    expect(res.status).toBe(413);
+    expect(res.contentType).toMatch(PROBLEM_JSON);
   });
 
   it('only UTF-8 JSON is read: another charset is 415 and records nothing', async () => {
@@ -70,6 +93,11 @@ describe('HTTP edges before the routes', () => {
     const res = await post('application/json; charset=iso-8859-1', latin1);
     expect(res.status).toBe(415);
     expect(res.body.detail).toContain('iso-8859-1');
+    await a.as('reader').get('/organisations/latin').expect(404);
+    // Undeclared, the bytes must still be UTF-8: Latin-1 is not silently turned into U+FFFD.
+    const undeclared = await post('application/json', latin1);
+    expect(undeclared.status).toBe(400);
+    expect(undeclared.body.errors).toEqual([{ field: 'body', message: 'not valid UTF-8' }]);
     await a.as('reader').get('/organisations/latin').expect(404);
     expect((await post('application/json; charset="UTF-8"', JSON.stringify({ id: 'utf8', name: 'Café' }))).status).toBe(201);
     expect((await a.as('reader').get('/organisations/utf8').expect(200)).body.name).toBe('Café');
@@ -102,22 +130,37 @@ describe('HTTP edges before the routes', () => {
     const unchanged = await a.as('reader').get('/organisations/tagged').set('If-None-Match', etag);
     expect(unchanged.status).toBe(304);
     expect(unchanged.text ?? '').toBe('');
+    // Weak comparison, and a list of tags.
+    expect((await a.as('reader').get('/organisations/tagged').set('If-None-Match', `"x", ${etag.slice(2)}`)).status).toBe(304);
+    // Writes and refusals are never replaced by a 304, whatever If-None-Match says.
+    await a.as('curator').post('/organisations').set('If-None-Match', '*').send({ id: 'tagged-2', name: 'T' }).expect(201);
+    await a.as('reader').get('/organisations/none').set('If-None-Match', '*').expect(404);
     await a.as('curator').patch('/organisations/tagged').send({ country: 'DE' }).expect(201);
     const changed = await a.as('reader').get('/organisations/tagged').set('If-None-Match', etag).expect(200);
     expect(changed.headers.etag).not.toBe(etag);
     expect(changed.body.country).toBe('DE');
   });
 
-  it('a request that is not valid HTTP gets a problem+json 400 before the connection closes', async () => {
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => socket.write('GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n'));
+  const rawExchange = (head: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(head));
       let text = '';
       socket.on('data', (chunk) => (text += chunk.toString()));
       socket.on('close', () => resolve(text));
-      socket.on('error', reject);
+      socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(text) : reject(error)));
     });
+  const problemOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+
+  it('a request that is not valid HTTP gets a problem+json 400 before the connection closes', async () => {
+    const answer = await rawExchange('GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(answer).toContain('Content-Type: application/problem+json');
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, detail: 'the request is not valid HTTP' });
+    expect(problemOf(answer)).toMatchObject({ status: 400, title: 'Invalid request', detail: 'the request is not valid HTTP' });
+  });
+
+  it('headers past Node\'s limit get a problem+json 431', async () => {
+    const answer = await rawExchange(`GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+    expect(problemOf(answer)).toMatchObject({ status: 431, title: 'Request header fields too large', type: expect.stringContaining('headers-too-large') });
   });
 });

@@ -167,10 +167,12 @@ describe('write batches', () => {
     const results = await Promise.allSettled([write('first', 'body-1', false), write('second', 'body-2', true)]);
 
     // They run in two transactions that race for the key's lock: either may win, never both.
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const won = results.findIndex((r) => r.status === 'fulfilled');
-    expect(won).toBeGreaterThanOrEqual(0);
     const winner = value(results[won]).who;
-    expect((reason(results[1 - won]) as DomainError).status).toBe(409);
+    const lost = reason(results[1 - won]) as DomainError;
+    expect(lost.status).toBe(409);
+    expect(lost.message).toContain(`Idempotency-Key "${key}" was already used with a different request`);
     expect((await store.readStream(stream)).map((e) => e.data)).toEqual([{ who: winner }]);
   });
 

@@ -61,11 +61,15 @@ describe('API foundation: health and problem+json', () => {
   });
 
   it('/metrics counts responses by method, route pattern and status', async () => {
-    await http().get('/health/').expect(200);
+    const count = async (series: RegExp) => Number(series.exec((await http().get('/metrics').expect(200)).text)?.[1] ?? 0);
+    const byPattern = /http_request_duration_seconds_count\{method="GET",route="\/alliances\/:id",status="401"\} (\d+)/;
+    const unmatched = /http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} (\d+)/;
+    const [patternBefore, unmatchedBefore] = [await count(byPattern), await count(unmatched)];
+    await http().get('/alliances/one').expect(401);
+    await http().get('/alliances/two/').expect(401);
     await http().get('/no/such/route').expect(404);
-    const text = (await http().get('/metrics').expect(200)).text;
-    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} [1-9]/);
-    expect(text).toMatch(/http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]/);
+    expect(await count(byPattern)).toBe(patternBefore + 2);
+    expect(await count(unmatched)).toBe(unmatchedBefore + 1);
   });
 
   it('a body that is not JSON is 415 problem+json', async () => {

@@ -10,7 +10,8 @@ async function main() {
     await migrate(config.databaseUrl);
   }
   const app = await createApi(config);
-  await app.listen(config.port);
+  // Every interface, as with Express (Fastify alone would listen on localhost only).
+  await app.listen(config.port, '0.0.0.0');
 }
 
 main().catch((error) => {

@@ -1,8 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { Logger } from '@nestjs/common';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { MAX_BODY_BYTES } from './json-body';
-import { problem } from './problem';
+import { Problem, problem } from './problem';
+
+const logger = new Logger('HTTP');
 
 /** Longer path parameters are 414; below it, each parameter's own validation answers. */
 const MAX_PARAM_LENGTH = 2048;
@@ -13,13 +16,17 @@ const REQUEST_TIMEOUT_MS = 300_000;
  * What Fastify refuses before a route runs (a path that does not decode, a parameter past
  * MAX_PARAM_LENGTH) leaves as problem+json, as everything else does.
  */
-function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const body =
-    error.code === 'FST_ERR_BAD_URL'
-      ? problem(400, 'path: not a valid percent-encoded URL path', [{ field: 'path', message: 'not a valid percent-encoded URL path' }])
-      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-        ? problem(414, `path: a path parameter is longer than ${MAX_PARAM_LENGTH} characters`)
-        : problem(400, error.message);
+function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  let body: Problem;
+  if (error.code === 'FST_ERR_BAD_URL') {
+    body = problem(400, 'path: not a valid percent-encoded URL path', [{ field: 'path', message: 'not a valid percent-encoded URL path' }]);
+  } else if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    body = problem(414, `path: a path parameter is longer than ${MAX_PARAM_LENGTH} characters`);
+  } else {
+    // The router's other refusals (async constraints, which this API has none of) are faults.
+    logger.error({ err: error, path: request.url }, 'request failed before routing');
+    body = problem(500, 'an internal error occurred; it has been logged');
+  }
   void reply.code(body.status).type('application/problem+json').send(JSON.stringify(body));
 }
 

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import parseJson from 'secure-json-parse';
@@ -35,30 +35,61 @@ export function bodyProblem(value: unknown, path = 'body', depth = 0): { field: 
 const invalid = (field: string, message: string, detail = `${field}: ${message}`) =>
   new ProblemException(400, detail, [{ field, message }]);
 
+const WITHOUT_BODY = new Set(['GET', 'HEAD']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
- * Request bodies are JSON (application/json or application/*+json, UTF-8) of at most 1 MiB, or
- * nothing; gzip and deflate content codings are inflated first, the limit applying to the
- * inflated bytes. Any other type, charset or coding is 415, malformed JSON 400 naming the body;
- * keys that would reach an object's prototype, nesting deeper than 32 levels and strings
- * Postgres cannot store are 400 naming the field, all before a route sees the body.
+ * Undoes a request body's content coding before it is parsed: gzip and deflate are inflated,
+ * identity passes, anything else is 415. Fastify's 1 MiB limit then applies to the inflated
+ * bytes; the encoded ones are counted here, so a stream that inflates to nothing is cut off too.
  */
-export function acceptJsonBodies(fastify: FastifyInstance): void {
+export function inflateBodies(fastify: FastifyInstance): void {
   fastify.addHook('preParsing', (request, _reply, payload, done) => {
-    let inflated: Readable;
-    try {
-      inflated = inflate(request.headers['content-encoding'], payload);
-    } catch (error) {
-      done(error as Error);
+    const coding = request.headers['content-encoding'];
+    if (coding === undefined || WITHOUT_BODY.has(request.method) || request.headers['content-length'] === '0') {
+      done(null, payload);
       return;
     }
-    done(null, inflated);
+    const name = coding.trim().toLowerCase();
+    if (name === 'identity' || name === '') {
+      done(null, payload);
+      return;
+    }
+    if (name !== 'gzip' && name !== 'deflate') {
+      done(new ProblemException(415, `Content-Encoding ${coding} is not supported; send the body as identity, gzip or deflate`));
+      return;
+    }
+    done(null, inflated(name === 'gzip' ? createGunzip() : createInflate(), payload));
   });
+}
+
+function inflated(inflater: Transform, payload: Readable): Readable {
+  const counted = Object.assign(inflater, { receivedEncodedLength: 0 });
+  payload.on('data', (chunk: Buffer) => {
+    counted.receivedEncodedLength += chunk.length;
+    if (counted.receivedEncodedLength > MAX_BODY_BYTES) {
+      inflater.destroy(new ProblemException(413, 'request body is larger than 1 MiB'));
+    }
+  });
+  // Either side failing or closing ends the other; Fastify hears the inflater's errors itself.
+  pipeline(payload, inflater, () => undefined);
+  return inflater;
+}
+
+/**
+ * Request bodies are UTF-8 JSON (application/json or application/*+json), an object or an
+ * array, of at most 1 MiB, or nothing. Any other type or charset is 415, malformed JSON or
+ * UTF-8 400 naming the body; keys that would reach an object's prototype, nesting deeper than
+ * 32 levels and strings Postgres cannot store are 400 naming the field, all before a route
+ * sees the body.
+ */
+export function parseJsonBodies(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(JSON_TYPES, { parseAs: 'string', bodyLimit: MAX_BODY_BYTES }, (request, text, done) => {
+  fastify.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (request, bytes, done) => {
     let body: unknown;
     try {
       requireUtf8(request.headers['content-type']);
-      body = parseBody(text as string);
+      body = parseBody(bytes as Buffer);
     } catch (error) {
       done(error as Error, undefined);
       return;
@@ -71,30 +102,13 @@ export function acceptJsonBodies(fastify: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    done(new ProblemException(415, `request body must be application/json, got ${request.headers['content-type'] ?? '(none)'}`), undefined);
+    done(unsupportedType(request.headers['content-type']), undefined);
   });
 }
 
-/** The request body with its content coding undone: identity, gzip or deflate (415 otherwise). */
-function inflate(coding: string | undefined, payload: Readable): Readable {
-  const name = (coding ?? 'identity').trim().toLowerCase();
-  if (name === 'identity' || name === '') {
-    return payload;
-  }
-  if (name !== 'gzip' && name !== 'deflate') {
-    throw new ProblemException(415, `Content-Encoding ${coding} is not supported; send the body as identity, gzip or deflate`);
-  }
-  const inflater = name === 'gzip' ? createGunzip() : createInflate();
-  // Answered as the client's mistake, before Fastify's own listener sees the error.
-  inflater.once('error', (error: Error & { statusCode?: number }) => {
-    error.statusCode = 400;
-    error.message = `body: not valid ${name} data (${error.message})`;
-  });
-  // Fastify limits the inflated bytes it reads, and the encoded ones through this count.
-  const counted = Object.assign(inflater, { receivedEncodedLength: 0 });
-  payload.on('data', (chunk: Buffer) => (counted.receivedEncodedLength += chunk.length));
-  payload.on('error', (error) => inflater.destroy(error));
-  return payload.pipe(counted);
+/** The 415 for a body of another type (or a Content-Type header that does not parse). */
+export function unsupportedType(contentType: string | undefined): ProblemException {
+  return new ProblemException(415, `request body must be application/json, got ${contentType ?? '(none)'}`);
 }
 
 function requireUtf8(contentType: string | undefined): void {
@@ -105,9 +119,15 @@ function requireUtf8(contentType: string | undefined): void {
 }
 
 /** An empty body is no body; anything else must be a JSON object or array the service can store. Throws a 400 problem. */
-function parseBody(text: string): unknown {
-  if (text.length === 0) {
+function parseBody(bytes: Buffer): unknown {
+  if (bytes.length === 0) {
     return undefined;
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw invalid('body', 'not valid UTF-8');
   }
   let body: unknown;
   try {

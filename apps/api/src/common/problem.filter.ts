@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConcurrencyError, IdempotencyError } from '@app/event-store';
 import { DomainError } from '@app/shared';
+import { unsupportedType } from './json-body';
 import { Problem, problem } from './problem';
 
 interface ClientError {
@@ -45,8 +46,8 @@ export class ProblemFilter implements ExceptionFilter {
         return response as Problem;
       }
       if (status === 415) {
-        // Fastify's own refusal of a Content-Type it cannot read.
-        return problem(415, `request body must be application/json, got ${req.headers['content-type'] ?? '(none)'}`);
+        // Fastify's own refusal of a Content-Type header it cannot parse (";;;", say).
+        return unsupportedType(req.headers['content-type']).getResponse() as Problem;
       }
       if (status === 413) {
         // Fastify's own refusal (Content-Length or the bytes read past the limit).
@@ -71,6 +72,12 @@ export class ProblemFilter implements ExceptionFilter {
     if (typeof pgCode === 'string' && PG_INPUT_ERRORS[pgCode]) {
       // A value got past validation that Postgres cannot take: still the client's input.
       return problem(400, PG_INPUT_ERRORS[pgCode]);
+    }
+    const zlibCode = (error as { code?: unknown })?.code;
+    if (typeof zlibCode === 'string' && zlibCode.startsWith('Z_')) {
+      // A gzip or deflate body that does not inflate.
+      const message = `not valid ${req.headers['content-encoding']} data`;
+      return problem(400, `body: ${message} (${(error as Error).message})`, [{ field: 'body', message }]);
     }
     // Errors of the HTTP layer that carry a client status (a malformed URL's encoding, say).
     const clientError = error as ClientError;
