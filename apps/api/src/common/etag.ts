@@ -13,9 +13,9 @@ function matches(header: string | undefined, etag: string): boolean {
 }
 
 /**
- * Weak ETags on successful reads, and 304 Not Modified when If-None-Match names the current one,
- * as Express gave them. Only GET and HEAD answering 200: a write or a refusal is never replaced
- * by a 304. Questions echo their knownAt, which is "now" unless asked, so their tags repeat only
+ * Weak ETags on successful reads, and 304 Not Modified when If-None-Match names the current one.
+ * Express sent them on every answer; here only GET and HEAD answering 200 get one, so a write or
+ * a refusal is never replaced by a 304. Questions echo their knownAt, which is "now" unless asked, so their tags repeat only
  * for a pinned knownAt; organisations, alliances and events repeat until they change.
  */
 export function conditionalReads(fastify: FastifyInstance): void {

@@ -68,13 +68,12 @@ export class ProblemFilter implements ExceptionFilter {
     if (error instanceof ConcurrencyError || error instanceof IdempotencyError) {
       return problem(409, error.message);
     }
-    const pgCode = (error as { code?: unknown })?.code;
-    if (typeof pgCode === 'string' && PG_INPUT_ERRORS[pgCode]) {
+    const code = (error as { code?: unknown })?.code;
+    if (typeof code === 'string' && PG_INPUT_ERRORS[code]) {
       // A value got past validation that Postgres cannot take: still the client's input.
-      return problem(400, PG_INPUT_ERRORS[pgCode]);
+      return problem(400, PG_INPUT_ERRORS[code]);
     }
-    const zlibCode = (error as { code?: unknown })?.code;
-    if (typeof zlibCode === 'string' && zlibCode.startsWith('Z_')) {
+    if (typeof code === 'string' && code.startsWith('Z_')) {
       // A gzip or deflate body that does not inflate.
       const message = `not valid ${req.headers['content-encoding']} data`;
       return problem(400, `body: ${message} (${(error as Error).message})`, [{ field: 'body', message }]);
