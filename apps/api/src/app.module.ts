@@ -42,7 +42,8 @@ export class AppModule {
           pinoHttp: {
             level: config.logLevel,
             redact: ['req.headers.authorization', 'req.headers["idempotency-key"]'],
-            autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+            // originalUrl: under Fastify's middleware engine req.url is relative to the logger's mount path.
+            autoLogging: { ignore: (req) => /^\/(health|metrics)\/?(\?|$)/.test((req as { originalUrl?: string }).originalUrl ?? req.url ?? '') },
           },
         }),
         CqrsModule.forRoot(),
