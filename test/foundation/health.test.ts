@@ -15,12 +15,8 @@ describe('API foundation: health and problem+json', () => {
   let app: INestApplication;
   const http = () => request(app.getHttpServer());
 
-  const build = async (redisUrl: string) => {
-    const api = await createApi(
-      loadConfig({ DATABASE_URL: t.url, REDIS_URL: redisUrl, REDIS_PREFIX: testRedisPrefix(), LOG_LEVEL: 'silent' }),
-    );
-    return api;
-  };
+  const build = (redisUrl: string) =>
+    createApi(loadConfig({ DATABASE_URL: t.url, REDIS_URL: redisUrl, REDIS_PREFIX: testRedisPrefix(), LOG_LEVEL: 'silent' }));
 
   beforeAll(async () => {
     t = await createTestDatabase({ poolSize: 5 });

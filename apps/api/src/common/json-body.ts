@@ -68,7 +68,7 @@ function inflated(inflater: Transform, payload: Readable): Readable {
   payload.on('data', (chunk: Buffer) => {
     counted.receivedEncodedLength += chunk.length;
     if (counted.receivedEncodedLength > MAX_BODY_BYTES) {
-      inflater.destroy(new ProblemException(413, 'request body is larger than 1 MiB'));
+      inflater.destroy(tooLarge());
     }
   });
   // Either side failing or closing ends the other; Fastify hears the inflater's errors itself.
@@ -104,6 +104,11 @@ export function parseJsonBodies(fastify: FastifyInstance): void {
     }
     done(unsupportedType(request.headers['content-type']), undefined);
   });
+}
+
+/** The 413 for a body past MAX_BODY_BYTES, inflated or encoded. */
+export function tooLarge(): ProblemException {
+  return new ProblemException(413, 'request body is larger than 1 MiB');
 }
 
 /** The 415 for a body of another type (or a Content-Type header that does not parse). */

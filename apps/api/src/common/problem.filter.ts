@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConcurrencyError, IdempotencyError } from '@app/event-store';
 import { DomainError } from '@app/shared';
-import { unsupportedType } from './json-body';
+import { tooLarge, unsupportedType } from './json-body';
 import { Problem, problem } from './problem';
 
 interface ClientError {
@@ -51,7 +51,7 @@ export class ProblemFilter implements ExceptionFilter {
       }
       if (status === 413) {
         // Fastify's own refusal (Content-Length or the bytes read past the limit).
-        return problem(413, 'request body is larger than 1 MiB');
+        return tooLarge().getResponse() as Problem;
       }
       if (status === 404 && /^Cannot \w+ /.test(error.message)) {
         return problem(404, `no route for ${req.method} ${req.url.split('?')[0]}`);
