@@ -1,8 +1,31 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '@app/config';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, ConfigModule, loadConfig } from '@app/config';
 
 const ROOT = join(__dirname, '..', '..');
+
+/**
+ * The API process with only this environment (and PATH, HOME), until it exits; one that is
+ * still running after 20 s (it accepted the configuration) is killed and answers code null.
+ */
+function runApi(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/api/src/main.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
 
 describe('loadConfig', () => {
   it('works with an empty environment: defaults for Postgres and Redis on their standard local ports', () => {
@@ -66,17 +89,53 @@ describe('loadConfig', () => {
     expect(loadConfig({ STATISTICS_INTERVAL_MS: '0' }).statisticsIntervalMs).toBe(0);
   });
 
-  it('a bad value stops the API process with a message naming it', async () => {
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/api/src/main.ts'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: 'abc', LOG_LEVEL: 'silent' },
-      });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stderr }));
+  describe('SECRETS_KEY', () => {
+    const strong = 's'.repeat(40);
+
+    it('is required in production: without it, or with the development key from the source, nothing starts', () => {
+      for (const env of [{ NODE_ENV: 'production' }, { NODE_ENV: 'production', SECRETS_KEY: '' }]) {
+        expect(() => loadConfig(env)).toThrow(/SECRETS_KEY: must be set when NODE_ENV is production/);
+      }
+      const dev = loadConfig({}).secretsKey;
+      expect(() => loadConfig({ NODE_ENV: 'production', SECRETS_KEY: dev })).toThrow(/SECRETS_KEY: .*development key/);
+      expect(loadConfig({ NODE_ENV: 'production', SECRETS_KEY: strong })).toMatchObject({ secretsKey: strong, warnings: [] });
     });
+
+    it('falls back to the development key elsewhere, with a warning that says so', () => {
+      const config = loadConfig({});
+      expect(config.warnings).toEqual([expect.stringMatching(/^SECRETS_KEY: not set; .*development key/)]);
+      expect(loadConfig({ SECRETS_KEY: strong }).warnings).toEqual([]);
+    });
+
+    it('the warning is logged when a process starts', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      try {
+        const context = await NestFactory.createApplicationContext(ConfigModule.forRoot(loadConfig({})), { logger: false });
+        await context.init();
+        expect(warn).toHaveBeenCalledWith(expect.stringContaining('SECRETS_KEY: not set'));
+        await context.close();
+      } finally {
+        warn.mockRestore();
+      }
+    });
+  });
+
+  it('METRICS_TOKEN: unset by default; when set, at least 16 characters', () => {
+    expect(loadConfig({}).metricsToken).toBeNull();
+    expect(loadConfig({ METRICS_TOKEN: 'm'.repeat(16) }).metricsToken).toBe('m'.repeat(16));
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: must be at least 16 characters/);
+  });
+
+  it('production without SECRETS_KEY stops the API process with a message naming it', async () => {
+    const result = await runApi({ NODE_ENV: 'production', LOG_LEVEL: 'silent' });
+    expect(result.code).not.toBe(0);
+    expect(result.code).not.toBeNull();
+    expect(result.stderr).toContain('Invalid configuration');
+    expect(result.stderr).toContain('SECRETS_KEY: must be set when NODE_ENV is production');
+  });
+
+  it('a bad value stops the API process with a message naming it', async () => {
+    const result = await runApi({ PORT: 'abc', LOG_LEVEL: 'silent' });
     expect(result.code).not.toBe(0);
     expect(result.code).not.toBeNull();
     expect(result.stderr).toContain('Invalid configuration');

@@ -10,6 +10,8 @@ export interface AppConfig {
   ingestionAllowedCidrs: string[];
   rateLimitPerMinute: number;
   workerMetricsPort: number | null;
+  /** A bearer token that may read /metrics (API and worker) besides an admin API key; null: admin keys only. */
+  metricsToken: string | null;
   secretsKey: string;
   logLevel: string;
   migrateOnStart: boolean;
@@ -33,6 +35,8 @@ export interface AppConfig {
   webhookLockDurationMs: number;
   /** How often the worker refreshes planner statistics where autovacuum is off; 0 = never. */
   statisticsIntervalMs: number;
+  /** What is allowed but unwise (a development fallback in use): logged when a process starts. */
+  warnings: string[];
 }
 
 export class ConfigError extends Error {
@@ -45,7 +49,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-// A fixed development key keeps `npm start` zero-config; production must set its own.
+// A fixed development key keeps `npm start` zero-config; it is in the source, so production refuses it.
 const DEV_SECRETS_KEY = 'dev-only-secrets-key-change-me-in-production';
 
 /**
@@ -54,6 +58,8 @@ const DEV_SECRETS_KEY = 'dev-only-secrets-key-change-me-in-production';
  */
 export function loadConfig(env: Env = process.env): AppConfig {
   const problems: string[] = [];
+  const warnings: string[] = [];
+  const production = env.NODE_ENV === 'production';
   const str = (name: string, fallback: string) => {
     const value = env[name];
     return value === undefined || value === '' ? fallback : value;
@@ -111,8 +117,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push('ADMIN_API_KEY: must be at least 16 characters');
   }
   const secretsKey = str('SECRETS_KEY', DEV_SECRETS_KEY);
-  if (secretsKey.length < 32) {
+  if (!env.SECRETS_KEY && production) {
+    problems.push('SECRETS_KEY: must be set when NODE_ENV is production (it encrypts webhook secrets at rest)');
+  } else if (secretsKey === DEV_SECRETS_KEY && production) {
+    problems.push('SECRETS_KEY: is the development key from the source; set a key of your own');
+  } else if (!env.SECRETS_KEY) {
+    warnings.push('SECRETS_KEY: not set; webhook secrets are encrypted with the development key from the source (NODE_ENV=production refuses this)');
+  } else if (secretsKey.length < 32) {
     problems.push('SECRETS_KEY: must be at least 32 characters');
+  }
+  const metricsToken = env.METRICS_TOKEN ? env.METRICS_TOKEN : null;
+  if (metricsToken !== null && metricsToken.length < 16) {
+    problems.push('METRICS_TOKEN: must be at least 16 characters');
   }
   const logLevel = str('LOG_LEVEL', 'info');
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -138,6 +154,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     ingestionAllowedCidrs: cidrs('INGESTION_ALLOWED_CIDRS'),
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000) as number,
     workerMetricsPort: int('WORKER_METRICS_PORT', null, 1, 65535),
+    metricsToken,
     secretsKey,
     logLevel,
     migrateOnStart: migrate !== 'false',
@@ -151,6 +168,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     webhookSweepIntervalMs: int('WEBHOOK_SWEEP_INTERVAL_MS', 60_000, 100, 3_600_000) as number,
     webhookLockDurationMs: int('WEBHOOK_LOCK_DURATION_MS', 30_000, 1000, 600_000) as number,
     statisticsIntervalMs,
+    warnings,
   };
   if (problems.length > 0) {
     throw new ConfigError(problems);
