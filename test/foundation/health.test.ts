@@ -9,6 +9,7 @@ import { createTestDatabase, TestDatabase, testRedisPrefix } from '../support/te
 import { TEST_REDIS_URL } from '../support/test-env';
 
 const PROBLEM_JSON = /^application\/problem\+json/;
+const METRICS_TOKEN = 'health-test-metrics-token';
 
 describe('API foundation: health and problem+json', () => {
   let t: TestDatabase;
@@ -16,7 +17,7 @@ describe('API foundation: health and problem+json', () => {
   const http = () => request(app.getHttpServer());
 
   const build = (redisUrl: string) =>
-    createApi(loadConfig({ DATABASE_URL: t.url, REDIS_URL: redisUrl, REDIS_PREFIX: testRedisPrefix(), LOG_LEVEL: 'silent' }));
+    createApi(loadConfig({ DATABASE_URL: t.url, REDIS_URL: redisUrl, REDIS_PREFIX: testRedisPrefix(), LOG_LEVEL: 'silent', METRICS_TOKEN }));
 
   beforeAll(async () => {
     t = await createTestDatabase({ poolSize: 5 });
@@ -57,7 +58,8 @@ describe('API foundation: health and problem+json', () => {
   });
 
   it('/metrics counts responses by method, route pattern and status', async () => {
-    const count = async (series: RegExp) => Number(series.exec((await http().get('/metrics').expect(200)).text)?.[1] ?? 0);
+    const scrape = () => http().get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`).expect(200);
+    const count = async (series: RegExp) => Number(series.exec((await scrape()).text)?.[1] ?? 0);
     const byPattern = /http_request_duration_seconds_count\{method="GET",route="\/alliances\/:id",status="401"\} (\d+)/;
     const unmatched = /http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} (\d+)/;
     const [patternBefore, unmatchedBefore] = [await count(byPattern), await count(unmatched)];

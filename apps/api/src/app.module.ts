@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { LoggerModule } from 'nestjs-pino';
-import { ApiKeysRepository } from '@app/access';
+import { AccessModule } from '@app/access';
 import { CorrectionsModule } from '@app/corrections';
 import { FundingModule } from '@app/funding';
 import { ImportsModule } from '@app/imports';
@@ -58,6 +58,7 @@ export class AppModule {
         FundingModule,
         ImportsModule,
         WebhooksModule,
+        AccessModule,
       ],
       controllers: [
         HealthController,
@@ -73,7 +74,6 @@ export class AppModule {
         WebhooksController,
       ],
       providers: [
-        ApiKeysRepository,
         BootstrapAdmin,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { createServer } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
+import { MetricsAccess } from '@app/access';
 import { ConfigError, loadConfig } from '@app/config';
 import { ensureDatabase, migrate } from '@app/db';
-import { registry } from '@app/metrics';
+import { startMetricsServer } from './metrics-server';
 import { WorkerModule } from './worker.module';
 
 async function main() {
@@ -18,12 +18,7 @@ async function main() {
   app.enableShutdownHooks();
   await app.init();
   if (config.workerMetricsPort !== null) {
-    // The worker listens on no port unless asked to, so API and worker can start side by side.
-    createServer((req, res) => {
-      void registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': registry.contentType }).end(text);
-      });
-    }).listen(config.workerMetricsPort);
+    await startMetricsServer(app.get(MetricsAccess), config.workerMetricsPort);
   }
 }
 

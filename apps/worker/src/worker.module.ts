@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { LoggerModule } from 'nestjs-pino';
+import { AccessModule } from '@app/access';
 import { AppConfig, ConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { EventStoreModule, SubscriptionHost } from '@app/event-store';
@@ -23,6 +24,7 @@ export class WorkerModule {
         EventStoreModule,
         BullModule.forRoot({ connection: { url: config.redisUrl }, prefix: config.redisPrefix }),
         WebhooksWorkerModule,
+        AccessModule,
       ],
       providers: [SubscriptionHost, StatisticsScheduler],
       exports: [SubscriptionHost],

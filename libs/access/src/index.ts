@@ -1,1 +1,3 @@
+export * from './access.module';
 export * from './api-keys.repository';
+export * from './metrics-access';
