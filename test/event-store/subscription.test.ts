@@ -151,36 +151,43 @@ describe('SubscriptionRunner', () => {
     };
     const writers = Array.from({ length: 10 }, (_, w) => writer(w));
 
-    // One transaction appends early and stays open for three seconds while the writers commit.
+    // One transaction takes its xid early and stays open for three seconds while the writers
+    // commit; only then does it append. Appends are serialised (an append holds the append lock
+    // until it commits), so it cannot hold events of its own while others commit, but its xid
+    // still holds back every later transaction's events: a reader ordering by position alone
+    // would have delivered them, and then skipped the long one's event, numbered after them.
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
+    let longTxId: string | undefined;
     let longEvent: RecordedEvent | undefined;
     const longId = randomUUID();
     await waitFor('the writers to get going', () => writes >= 20);
     const long = t.db.transaction().execute(async (trx) => {
-      longEvent = (await store.append('long', [ev(0, longId)], { expectedVersion: 'no-stream', trx })).events[0];
+      longTxId = (await sql<{ xid: string }>`SELECT pg_current_xact_id()::text AS xid`.execute(trx)).rows[0].xid;
       await released;
+      longEvent = (await store.append('long', [ev(0, longId)], { expectedVersion: 'no-stream', trx })).events[0];
     });
-    await waitFor('the long transaction to append', () => longEvent !== undefined);
+    await waitFor('the long transaction to take its xid', () => longTxId !== undefined);
     const writesBefore = writes;
     await sleep(3000);
 
-    // While it is open: later transactions have committed, with positions past the long one's
-    // (a reader trusting positions alone would have moved past it for ever) ...
+    // While it is open: later transactions have committed ...
     const later = await sql<{ n: string }>`
-      SELECT count(*)::text AS n FROM events
-      WHERE transaction_id > ${longEvent!.transactionId}::xid8 AND global_position > ${longEvent!.position}::bigint`.execute(
-      t.db,
-    );
+      SELECT count(*)::text AS n FROM events WHERE transaction_id > ${longTxId!}::xid8`.execute(t.db);
     expect(writes).toBeGreaterThan(writesBefore);
     expect(Number(later.rows[0].n)).toBeGreaterThan(0);
     // ... and the runner has delivered none of them: it stalls behind the open transaction.
-    const longTx = BigInt(longEvent!.transactionId);
+    const longTx = BigInt(longTxId!);
     expect(delivered.filter((e) => BigInt(e.transactionId) >= longTx)).toEqual([]);
 
     release();
     await long;
     committed.add(longId);
+    // Its event is numbered after events of younger transactions, and is delivered all the same.
+    const overtaken = await sql<{ n: string }>`
+      SELECT count(*)::text AS n FROM events
+      WHERE transaction_id > ${longTxId!}::xid8 AND global_position < ${longEvent!.position}::bigint`.execute(t.db);
+    expect(Number(overtaken.rows[0].n)).toBeGreaterThan(0);
     await sleep(300);
     stopWriters = true;
     await Promise.all(writers);
@@ -221,10 +228,10 @@ describe('SubscriptionRunner', () => {
     let proceed!: () => void;
     const gate = new Promise<void>((resolve) => (proceed = resolve));
     let started = false;
-    // This transaction writes first (so it has an xid), then waits while another append moves
+    // This transaction takes an xid first, then waits while another append moves
     // the stream on, then appends to that stream: in commit order its event would come first.
     const early = t.db.transaction().execute(async (trx) => {
-      await store.append('elsewhere', [ev(1)], { expectedVersion: 'any', trx });
+      await sql`SELECT pg_current_xact_id()`.execute(trx);
       started = true;
       await gate;
       return store.append('ordered', [ev(3)], { expectedVersion: 'any', trx });

@@ -375,6 +375,17 @@ export class EventStore {
       LIMIT ${limit}`;
   }
 
+  /**
+   * The knownAt an answer can be given for without ever changing later: `requested` when every
+   * event recorded by then has committed; otherwise (a writer still in flight, or a moment not
+   * yet passed) the latest moment for which that holds. Appending transactions record in commit
+   * order under one lock (see the migration commit_ordered_recording), which makes this exact.
+   */
+  async settledKnownAt(requested: Date, db: Kysely<DB> = this.db): Promise<Date> {
+    const { rows } = await sql<{ known_at: Date }>`SELECT events_settled_known_at(${requested}::timestamptz) AS known_at`.execute(db);
+    return rows[0].known_at;
+  }
+
   async readEvent(eventId: string, db: Kysely<DB> = this.db): Promise<RecordedEvent | null> {
     const result = await sql<EventRow>`SELECT ${COLUMNS} FROM events WHERE event_id = ${eventId}::uuid`.execute(db);
     return result.rows.length ? toRecordedEvent(result.rows[0]) : null;

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EventStore } from '@app/event-store';
 import { eventView, notFound, todayIso, ValidDate } from '@app/shared';
 import { toCsv } from './csv';
 import { FactCursor, MemberFilter, Moment, QuestionsRepository } from './questions.repository';
@@ -23,9 +24,18 @@ export const MEMBERS_CSV_HEADER = ['organisationId', 'name', 'country', 'kind', 
  */
 @Injectable()
 export class QuestionsService {
-  constructor(private readonly repo: QuestionsRepository) {}
+  constructor(
+    private readonly repo: QuestionsRepository,
+    private readonly store: EventStore,
+  ) {}
+
+  /** The ask with a knownAt whose answer is final (see EventStore.settledKnownAt). */
+  async settle(ask: Ask): Promise<Ask> {
+    return { ...ask, knownAt: await this.store.settledKnownAt(ask.knownAt) };
+  }
 
   async members(allianceId: string, ask: Ask, filter: MemberFilter, page: { limit: number; cursor: string | null }) {
+    ask = await this.settle(ask);
     // The 404 check and the question run side by side: the question is empty for an unknown id.
     const [, { total, members }] = await Promise.all([
       this.alliance(allianceId),
@@ -60,6 +70,7 @@ export class QuestionsService {
   }
 
   async stats(allianceId: string, ask: Ask) {
+    ask = await this.settle(ask);
     const [, rows] = await Promise.all([this.alliance(allianceId), this.repo.stats(allianceId, moment(ask))]);
     const byCountry: Record<string, number> = {};
     const byKind: Record<string, number> = {};
@@ -75,6 +86,7 @@ export class QuestionsService {
   /** `at` names the organisations (it defaults to `to`); the member sets are compared on `from` and `to`. */
   /** `events` is a list like any other: `limit` of them after `cursor`, and `nextCursor`. */
   async changes(allianceId: string, from: ValidDate, to: ValidDate, ask: Ask, page: { limit: number; cursor: FactCursor | null }) {
+    ask = await this.settle(ask);
     await this.alliance(allianceId);
     const [changed, facts] = await Promise.all([
       this.repo.changes(allianceId, from.date, to.date, moment(ask), todayIso()),
@@ -104,6 +116,7 @@ export class QuestionsService {
   }
 
   async timeline(allianceId: string, ask: Ask) {
+    ask = await this.settle(ask);
     const name = await this.alliance(allianceId);
     const points = await this.repo.timeline(allianceId, ask.at.date, ask.knownAt);
     return { allianceId, name, ...echo(ask), points };
@@ -120,6 +133,7 @@ export class QuestionsService {
   }
 
   async memberships(organisationId: string, ask: Ask) {
+    ask = await this.settle(ask);
     const name = await this.organisation(organisationId, ask);
     const rows = await this.repo.memberships(organisationId, moment(ask));
     return {
@@ -137,6 +151,7 @@ export class QuestionsService {
   }
 
   async history(organisationId: string, ask: Ask, page: { limit: number; after: string | null }) {
+    ask = await this.settle(ask);
     const name = await this.organisation(organisationId, ask);
     const rows = await this.repo.history(organisationId, ask.knownAt, page);
     return {

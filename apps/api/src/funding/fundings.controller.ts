@@ -11,6 +11,7 @@ import {
   TerminateFundingCommand,
   TerminateFundingDto,
 } from '@app/funding';
+import { EventStore } from '@app/event-store';
 import { CommandMeta, SLUG } from '@app/shared';
 import { Meta } from '../auth/auth';
 import { optionalString, parseAt, parseKnownAt, parseLimit, rejectUnknown, UuidPipe } from '../common/params';
@@ -36,6 +37,7 @@ export class FundingsController {
   constructor(
     private readonly commands: CommandBus,
     private readonly fundings: FundingRepository,
+    private readonly store: EventStore,
   ) {}
 
   @Post()
@@ -94,7 +96,7 @@ export class FundingsController {
     const { funderId, recipientId, at, knownAt, limit, cursor, ...rest } = query;
     rejectUnknown(rest);
     const validOn = parseAt(at);
-    const known = parseKnownAt(knownAt);
+    const known = await this.store.settledKnownAt(parseKnownAt(knownAt));
     const after = optionalString(cursor, 'cursor', 100);
     if (after && !FUNDING_CURSOR.test(after)) {
       throw badRequest('cursor', 'must be the nextCursor of an earlier page');
@@ -121,7 +123,7 @@ export class FundingsController {
     const { at, knownAt, ...rest } = query;
     rejectUnknown(rest);
     const validOn = parseAt(at);
-    const known = parseKnownAt(knownAt);
+    const known = await this.store.settledKnownAt(parseKnownAt(knownAt));
     const funding = await this.fundings.get(id, validOn.date, known);
     if (!funding) {
       const detail = (await this.fundings.everCommitted(id))

@@ -10,6 +10,7 @@ import {
   UpdateOrganisationCommand,
   UpdateOrganisationDto,
 } from '@app/organisations';
+import { EventStore } from '@app/event-store';
 import { type CommandMeta, SLUG } from '@app/shared';
 import { Meta } from '../auth/auth';
 import { optionalString, parseAt, parseKnownAt, parseLimit, rejectUnknown, SlugPipe } from '../common/params';
@@ -24,6 +25,7 @@ export class OrganisationsController {
   constructor(
     private readonly commands: CommandBus,
     private readonly organisations: OrganisationsRepository,
+    private readonly store: EventStore,
   ) {}
 
   @Post()
@@ -82,7 +84,7 @@ export class OrganisationsController {
   async get(@Param('id', SlugPipe) id: string, @Query() query: Record<string, unknown>) {
     const { at, knownAt, ...rest } = query;
     rejectUnknown(rest);
-    const found = await this.organisations.get(id, parseAt(at).date, parseKnownAt(knownAt));
+    const found = await this.organisations.get(id, parseAt(at).date, await this.store.settledKnownAt(parseKnownAt(knownAt)));
     if (!found) {
       throw new ProblemException(404, `no organisation ${id}`);
     }
