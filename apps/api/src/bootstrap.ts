@@ -9,7 +9,7 @@ import { markReplays } from './common/idempotency';
 import { fastifyOptions } from './common/fastify-options';
 import { inflateBodies, parseJsonBodies } from './common/json-body';
 import { ProblemFilter } from './common/problem.filter';
-import { strictValidationPipe } from './common/validation';
+import { RefuseUnexpectedBodies, strictValidationPipe } from './common/validation';
 import { recordHttpMetrics } from './metrics/http-metrics';
 
 /**
@@ -31,6 +31,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   conditionalReads(fastify);
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(strictValidationPipe());
+  app.useGlobalInterceptors(new RefuseUnexpectedBodies());
   app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(

@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsObject } from 'class-validator';
 
 export class ImportFactsDto {
@@ -13,6 +14,9 @@ export class ImportFactsDto {
       { fact: 'join', allianceId: 'ai-alliance', organisationId: 'ibm', on: '2023-12-05', source: { url: 'https://example.org' } },
     ],
   })
+  // The facts as sent: class-transformer would drop keys such as `hasOwnProperty` from plain
+  // objects, and each fact is validated against its own DTO later, where such a key is refused.
+  @Transform(({ obj }: { obj: Record<string, unknown> }) => obj.facts)
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(10_000)

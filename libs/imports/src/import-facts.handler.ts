@@ -1,6 +1,4 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
 import { RetractEventDto, retractEvent, RetractionRules } from '@app/corrections';
 import { EventStore } from '@app/event-store';
 import { recordMembershipFact, RecordJoinDto, RecordLeaveDto } from '@app/membership';
@@ -13,7 +11,7 @@ import {
   renameOrganisation,
   RenameOrganisationDto,
 } from '@app/organisations';
-import { CommandMeta, DomainError, FactError, RecordContext, Recorder, SLUG } from '@app/shared';
+import { CommandMeta, DomainError, FactError, RecordContext, Recorder, SLUG, validateStrict } from '@app/shared';
 import { FUNDING_FACTS } from './funding-facts';
 
 export interface FactDeps {
@@ -74,20 +72,6 @@ const FACTS: Record<string, FactSpec> = {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function flatten(errors: ValidationError[], index: number, prefix = ''): FactError[] {
-  return errors.flatMap((e) => {
-    const field = prefix ? `${prefix}.${e.property}` : e.property;
-    return [
-      ...Object.values(e.constraints ?? {}).map((message) => ({
-        index,
-        field,
-        message: message.replace(new RegExp(`^(property )?${e.property} `), ''),
-      })),
-      ...flatten(e.children ?? [], index, field),
-    ];
-  });
-}
-
 interface ParsedFact {
   spec: FactSpec;
   ids: Record<string, string>;
@@ -118,14 +102,8 @@ export function parseFacts(facts: Array<Record<string, unknown>>): ParsedFact[] 
       }
       ids[name] = kind === 'uuid' ? value.toLowerCase() : value;
     }
-    const body = plainToInstance(spec.dto, rest, { enableImplicitConversion: false });
-    const problems = validateSync(body, {
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      forbidUnknownValues: true,
-      validationError: { target: false, value: false },
-    });
-    errors.push(...flatten(problems, index));
+    const { value: body, errors: problems } = validateStrict(spec.dto, rest);
+    errors.push(...problems.map((e) => ({ index, ...e })));
     parsed.push({ spec, ids, body });
   });
   if (errors.length) {

@@ -10,3 +10,4 @@ export * from './validators';
 export * from './iso';
 export * from './deterministic-id';
 export * from './write-batch';
+export * from './strict-validation';
