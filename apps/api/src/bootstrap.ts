@@ -7,7 +7,7 @@ import { AppModule } from './app.module';
 import { conditionalReads } from './common/etag';
 import { markReplays } from './common/idempotency';
 import { fastifyOptions } from './common/fastify-options';
-import { inflateBodies, parseJsonBodies } from './common/json-body';
+import { closeAfterUnreadBodies, inflateBodies, parseJsonBodies } from './common/json-body';
 import { ProblemFilter } from './common/problem.filter';
 import { RefuseUnexpectedBodies, strictValidationPipe } from './common/validation';
 import { recordHttpMetrics } from './metrics/http-metrics';
@@ -26,6 +26,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   const fastify = app.getHttpAdapter().getInstance();
   inflateBodies(fastify);
   parseJsonBodies(fastify);
+  closeAfterUnreadBodies(fastify);
   recordHttpMetrics(fastify);
   markReplays(fastify);
   conditionalReads(fastify);

@@ -1,4 +1,5 @@
-import { pipeline, type Readable, type Transform } from 'node:stream';
+import type { Socket } from 'node:net';
+import { finished, type Readable, type Transform } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import parseJson from 'secure-json-parse';
@@ -63,17 +64,61 @@ export function inflateBodies(fastify: FastifyInstance): void {
   });
 }
 
+/**
+ * The request is never destroyed here (pipeline would): that resets the connection before the
+ * client has read the answer. Once the inflater fails, the rest of the body is left to Node,
+ * which reads and discards it (see closeAfterUnreadBodies).
+ */
 function inflated(inflater: Transform, payload: Readable): Readable {
   const counted = Object.assign(inflater, { receivedEncodedLength: 0 });
+  const stop = (error: Error) => {
+    payload.unpipe(inflater);
+    inflater.destroy(error);
+  };
   payload.on('data', (chunk: Buffer) => {
     counted.receivedEncodedLength += chunk.length;
     if (counted.receivedEncodedLength > MAX_BODY_BYTES) {
-      inflater.destroy(tooLarge());
+      stop(tooLarge());
     }
   });
-  // Either side failing or closing ends the other; Fastify hears the inflater's errors itself.
-  pipeline(payload, inflater, () => undefined);
+  // Fastify hears the inflater's errors itself; a request cut off ends the inflater with its error.
+  inflater.on('error', () => payload.unpipe(inflater));
+  finished(payload, (error) => error && stop(error));
+  payload.pipe(inflater);
   return inflater;
+}
+
+/** How long a connection answered before its body was read keeps reading what the client still sends. */
+export const LINGER_MS = 5_000;
+
+/**
+ * A request answered before its body was read (413, 415, a body that does not parse) is
+ * answered with `Connection: close`, and its connection closes gently: the API stops writing
+ * (FIN) but reads and discards what the client still sends, for at most LINGER_MS, before
+ * closing. Closing at once would reset the connection under a client that is still writing,
+ * and the reset throws away the answer the client has not read yet (EPIPE instead of a 413).
+ */
+export function closeAfterUnreadBodies(fastify: FastifyInstance): void {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    if (!request.raw.complete) {
+      reply.header('connection', 'close');
+      lingerOnClose(request.raw.socket);
+    }
+    done(null, payload);
+  });
+}
+
+/**
+ * Node ends a `Connection: close` response with socket.destroySoon(): end, then destroy once
+ * written, unread bytes or not. This socket's replacement ends, then waits for the client to
+ * finish (Node's parser discards the rest of the body) or for LINGER_MS.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
 }
 
 /**
