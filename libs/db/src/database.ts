@@ -9,9 +9,15 @@ types.setTypeParser(types.builtins.DATE, (value) => value);
 export type Database = Kysely<DB>;
 
 export function createPool(connectionString: string, options: PoolConfig = {}): Pool {
-  const pool = new Pool({ connectionString, max: 20, ...options });
+  // A request waits at most this long for a connection when PostgreSQL does not answer, and then
+  // fails (503) instead of hanging; a lost connection is replaced by a new one when next needed.
+  const pool = new Pool({ connectionString, max: 20, connectionTimeoutMillis: 5_000, ...options });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor one that is checked out: pg emits 'error' on it too (ECONNRESET, 57P01 "terminating
+  // connection due to administrator command"), besides failing its query, and an 'error' event
+  // without a listener kills the process. The query's own failure reaches its caller.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

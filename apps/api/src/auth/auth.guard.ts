@@ -11,6 +11,9 @@ import { idempotencyOf } from '../common/idempotency';
 import { ProblemException } from '../common/problem';
 import { AuthedRequest, PUBLIC_KEY, RANK, ROLE_KEY } from './auth';
 
+/** A rate-limit count that takes longer than this is skipped: Redis is slow or going away. */
+const RATE_LIMIT_TIMEOUT_MS = 250;
+
 /** Bearer API keys, role checks and a per-key fixed-window rate limit in Redis. */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -60,13 +63,26 @@ export class AuthGuard implements CanActivate {
     }
     const window = Math.floor(Date.now() / 60_000);
     const bucket = `${this.config.redisPrefix}:ratelimit:${keyId}:${window}`;
-    let used: number;
-    try {
-      const [[, count]] = (await this.redis.multi().incr(bucket).expire(bucket, 61).exec()) as [[null, number]];
-      used = count;
-    } catch {
-      // Redis down: serve rather than refuse; /health reports the outage.
+    // Redis down: serve rather than refuse (or hang: this connection queues commands until it
+    // is back); /health reports the outage.
+    if (this.redis.status !== 'ready') {
       return;
+    }
+    let used: number;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const counted = this.redis.multi().incr(bucket).expire(bucket, 61).exec() as Promise<[[null, number]]>;
+      const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), RATE_LIMIT_TIMEOUT_MS)));
+      const result = await Promise.race([counted, late]);
+      if (!result) {
+        counted.catch(() => undefined);
+        return;
+      }
+      used = result[0][1];
+    } catch {
+      return;
+    } finally {
+      clearTimeout(timer);
     }
     if (used > limit) {
       const retryAfter = 60 - Math.floor((Date.now() % 60_000) / 1000);

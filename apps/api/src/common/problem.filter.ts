@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '@app/db';
 import { ConcurrencyError, IdempotencyError } from '@app/event-store';
 import { DomainError } from '@app/shared';
 import { tooLarge, unsupportedType } from './json-body';
@@ -20,6 +21,9 @@ const PG_INPUT_ERRORS: Record<string, string> = {
   '22007': 'a date or time has an invalid format',
 };
 
+/** How long a client should wait before retrying while the database is away. */
+const RETRY_AFTER_SECONDS = 2;
+
 /** Every error leaves as application/problem+json; only real defects become 5xx. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -34,6 +38,9 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (res.sent) {
       return;
+    }
+    if (body.status === 503) {
+      res.header('Retry-After', String(RETRY_AFTER_SECONDS));
     }
     res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
   }
@@ -83,6 +90,10 @@ export class ProblemFilter implements ExceptionFilter {
     const status = clientError?.status ?? clientError?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return problem(status, clientError.message ?? 'bad request');
+    }
+    if (isDatabaseUnavailable(error)) {
+      // Nothing was acknowledged: a write either committed before its answer or not at all.
+      return problem(503, 'the database is unavailable; retry shortly (nothing of this request was acknowledged)');
     }
     return problem(500, 'an internal error occurred; it has been logged');
   }
