@@ -22,7 +22,7 @@ import { Pool } from 'undici';
 import { loadConfig } from '@app/config';
 import { createDatabase, createPool, Database } from '@app/db';
 import { EventStore } from '@app/event-store';
-import { generateWebhookSecret, SecretBox, signWebhook, WebhooksRepository } from '@app/webhooks';
+import { generateWebhookSecret, signWebhook, webhookSecretBox, WebhooksRepository } from '@app/webhooks';
 import { BenchContext, percentile, Result, round } from '../lib';
 
 const ROOT = join(__dirname, '..', '..');
@@ -187,14 +187,14 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
   try {
     const id = randomUUID();
     const secret = generateWebhookSecret();
-    await new WebhooksRepository(db).createEndpoint({
+    await db.transaction().execute((trx) => new WebhooksRepository(db).createEndpoint(trx, {
       id,
       url: `http://127.0.0.1:${receiver.port}/hook`,
       description: 'bench',
       eventTypes: [],
       allianceIds: [],
-      secretCiphertext: new SecretBox(config.secretsKey).seal(secret, id),
-    });
+      secretCiphertext: webhookSecretBox(config.secretsKey).seal(secret, id),
+    }));
 
     worker = spawnWorker({
       DATABASE_URL: ctx.databaseUrl,

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { AppConfig, loadConfig } from '@app/config';
 import { ApiKeysRepository } from '@app/access';
+import { DATABASE, Database } from '@app/db';
 import { createApi } from '../../apps/api/src/bootstrap';
 import { TEST_REDIS_URL } from './test-env';
 import { createTestDatabase, TestDatabase, testRedisPrefix } from './test-database';
@@ -38,8 +39,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   });
   const app = await createApi(config);
   const repo = app.get(ApiKeysRepository);
-  const curator = (await repo.create('test curator', 'curator')).key;
-  const reader = (await repo.create('test reader', 'reader')).key;
+  const db = app.get<Database>(DATABASE);
+  const curator = (await db.transaction().execute((trx) => repo.create(trx, 'test curator', 'curator'))).key;
+  const reader = (await db.transaction().execute((trx) => repo.create(trx, 'test reader', 'reader'))).key;
   const keys = { admin: ADMIN_KEY, curator, reader };
   const http = () => request(app.getHttpServer());
   const as = (role: keyof typeof keys) => {

@@ -1,3 +1,4 @@
+import { webhookSecretBox, WebhooksRepository } from '@app/webhooks';
 import { createTestApp, TestApp } from '../support/test-app';
 import { deletePrefixKeys } from './support/webhook-harness';
 
@@ -138,6 +139,29 @@ describe('webhooks API', () => {
     const shown = await a.as('admin').get(`/webhooks/${created.id}`).expect(200);
     expect(shown.body.previousSecretValidUntil).toBe(rotated.body.previousSecretValidUntil);
     expect(JSON.stringify(shown.body)).not.toContain(rotated.body.secret.slice(6));
+  });
+
+  it('rotations at once: each new secret is the current or the previous one, none lost', async () => {
+    const { id } = (await a.as('admin').post('/webhooks').send({ url }).expect(201)).body as { id: string };
+    // Each rotation dawdles after reading the secrets, so that they overlap unless serialised.
+    const repository = a.app.get(WebhooksRepository);
+    const read = repository.secretsForRotation.bind(repository);
+    const dawdle = jest.spyOn(repository, 'secretsForRotation').mockImplementation(async (trx, endpointId) => {
+      const found = await read(trx, endpointId);
+      await new Promise((r) => setTimeout(r, 100));
+      return found;
+    });
+    let shown: string[];
+    try {
+      const rotated = await Promise.all([1, 2, 3].map(() => a.as('admin').post(`/webhooks/${id}/rotate-secret`).expect(200)));
+      shown = rotated.map((r) => r.body.secret as string);
+    } finally {
+      dawdle.mockRestore();
+    }
+    const row = await a.t.db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const box = webhookSecretBox(a.config.secretsKey);
+    // Serialised, the last two rotations' secrets are the two that sign; the creation's is gone.
+    expect(shown).toEqual(expect.arrayContaining([box.open(row.secret_ciphertext, id), box.open(row.previous_secret_ciphertext!, id)]));
   });
 
   it('documents every webhook route in OpenAPI', async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE, Database } from '@app/db';
+import type { Transaction } from 'kysely';
+import { DATABASE, Database, DB } from '@app/db';
 import type { Actor, Role } from '@app/shared';
 
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
@@ -15,9 +16,10 @@ export class ApiKeysRepository {
 
   constructor(@Inject(DATABASE) private readonly db: Database) {}
 
-  async create(name: string, role: Role) {
+  /** A new key, in the caller's transaction (which also stores an idempotent response). */
+  async create(trx: Transaction<DB>, name: string, role: Role) {
     const key = `at_${role}_${randomBytes(24).toString('base64url')}`;
-    const row = await this.db
+    const row = await trx
       .insertInto('api_keys')
       .values({ id: randomUUID(), name, role, key_hash: hashKey(key), key_prefix: key.slice(0, 12), revoked_at: null })
       .returning(['id', 'name', 'role', 'key_prefix', 'created_at'])
@@ -38,7 +40,7 @@ export class ApiKeysRepository {
   /**
    * Keys are looked up by hash and cached for a few seconds: every request needs one, and the
    * lookup would otherwise be a query per request. Revoking in this process takes effect at
-   * once; other processes see it within CACHE_MS.
+   * once (forgetVerified); other processes see it within CACHE_MS.
    */
   async authenticate(key: string): Promise<Actor | null> {
     const hash = hashKey(key);
@@ -72,14 +74,22 @@ export class ApiKeysRepository {
       .execute();
   }
 
-  async revoke(id: string): Promise<boolean> {
-    this.cache.clear();
-    const result = await this.db
+  /** Revokes in the caller's transaction; call forgetVerified() once it has committed. */
+  async revoke(trx: Transaction<DB>, id: string): Promise<boolean> {
+    const result = await trx
       .updateTable('api_keys')
       .set({ revoked_at: new Date() })
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Forgets every verified key, so that a revocation takes effect at once in this process.
+   * After the commit: cleared before it, a request in between would cache the key as valid again.
+   */
+  forgetVerified(): void {
+    this.cache.clear();
   }
 }

@@ -11,3 +11,6 @@ export * from './iso';
 export * from './deterministic-id';
 export * from './write-batch';
 export * from './strict-validation';
+export * from './idempotency-keys.repository';
+export * from './idempotent-writes';
+export * from './secret-box';

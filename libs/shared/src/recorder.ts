@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Kysely, sql } from 'kysely';
+import { Kysely } from 'kysely';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { DATABASE, Database, DB, plannedPerCall } from '@app/db';
+import { DATABASE, Database, DB } from '@app/db';
 import { ConcurrencyError, EventStore, IdempotencyError } from '@app/event-store';
 import { appendedEvents, writeBatchSize } from '@app/metrics';
 import type { CommandMeta } from './command-meta';
 import { DomainError } from './errors';
+import { Claimed, IdempotencyClaim, idempotencyKeys } from './idempotency-keys.repository';
 import { Projections } from './projections';
 import { BatchLoader, RecordContext, WriteBatch } from './write-batch';
 
@@ -53,35 +54,9 @@ class CommitFailed extends Error {
   }
 }
 
-interface Claim {
-  actorId: string;
-  key: string;
-  requestHash: string;
-}
-
-/**
- * Serialises requests that share an Idempotency-Key: the second waits (on an advisory lock) for
- * the first to commit, then finds its stored response instead of deciding again on the changed
- * state. The lock and the look-up are two statements: the look-up's snapshot must be taken
- * after the lock is granted.
- */
-const idempotencyClaims: BatchLoader<Claim, unknown> = {
-  async load(trx, claims) {
-    const locks = [...new Set(claims.map((c) => `idem:${c.actorId}:${c.key}`))].sort();
-    await sql`SELECT pg_advisory_xact_lock(hashtextextended(l, 0)) FROM unnest(${locks}::text[]) AS l`.execute(trx);
-    const { rows } = await plannedPerCall(sql<{ api_key_id: string; key: string; response: unknown; request_hash: string }>`
-      SELECT i.api_key_id, i.key, i.response, i.request_hash
-      FROM unnest(${claims.map((c) => c.actorId)}::text[], ${claims.map((c) => c.key)}::text[]) AS c(actor, key)
-      JOIN idempotency_keys i ON i.api_key_id = c.actor AND i.key = c.key`).execute(trx);
-    const stored = new Map(rows.map((r) => [`${r.api_key_id}\n${r.key}`, r]));
-    return claims.map((c) => {
-      const found = stored.get(`${c.actorId}\n${c.key}`);
-      if (found && found.request_hash !== c.requestHash) {
-        return new DomainError(409, `Idempotency-Key "${c.key}" was already used with a different request; use a new key for a new request`);
-      }
-      return found?.response ?? null;
-    });
-  },
+/** Requests sharing an Idempotency-Key are serialised and answered from the stored response (idempotencyKeys.claim). */
+const idempotencyClaims: BatchLoader<IdempotencyClaim, Claimed> = {
+  load: (trx, claims) => idempotencyKeys.claim(trx, claims),
 };
 
 /**
@@ -250,12 +225,12 @@ export class Recorder {
       const idem = request.meta.idempotency;
       if (idem) {
         const claim = { actorId: request.meta.actor.id, key: idem.key, requestHash: idem.requestHash };
-        const stored = await batch.ask<unknown>(i, { kind: 'load', loader: idempotencyClaims as BatchLoader<unknown, unknown>, key: claim });
-        if (stored instanceof DomainError) {
-          throw stored;
+        const claimed = await batch.ask<Claimed>(i, { kind: 'load', loader: idempotencyClaims as BatchLoader<unknown, unknown>, key: claim });
+        if (claimed instanceof DomainError) {
+          throw claimed;
         }
-        if (stored !== null) {
-          return { value: stored, replayed: true };
+        if (claimed !== null) {
+          return { value: claimed.replay, replayed: true };
         }
       }
       return { value: await request.work(batch.context(i, request.meta)), replayed: false };
@@ -270,18 +245,9 @@ export class Recorder {
       const o = outcomes[i];
       const idem = r.meta.idempotency;
       return idem && o.status === 'fulfilled' && !o.value.replayed
-        ? [{ actor: r.meta.actor.id, ...idem, status: r.status, response: JSON.stringify(o.value.value) }]
+        ? [{ actorId: r.meta.actor.id, ...idem, status: r.status, response: JSON.stringify(o.value.value) }]
         : [];
     });
-    if (rows.length === 0) {
-      return;
-    }
-    await sql`
-      INSERT INTO idempotency_keys (api_key_id, key, method, path, request_hash, status, response)
-      SELECT * FROM unnest(${rows.map((r) => r.actor)}::text[], ${rows.map((r) => r.key)}::text[],
-                           ${rows.map((r) => r.method)}::text[], ${rows.map((r) => r.path)}::text[],
-                           ${rows.map((r) => r.requestHash)}::text[], ${rows.map((r) => r.status)}::int[],
-                           ${rows.map((r) => r.response)}::jsonb[])
-      ON CONFLICT (api_key_id, key) DO NOTHING`.execute(trx);
+    await idempotencyKeys.store(trx, rows);
   }
 }

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { APP_CONFIG, AppConfig } from '@app/config';
 import type { WebhookDeliveryStatus } from '@app/db';
 import { deliveryOutcomes } from '@app/metrics';
+import { SecretBox } from '@app/shared';
 import { retryDelay, verdictOf } from './retry-policy';
-import { SecretBox } from './secret-box';
 import { signWebhook } from './signer';
 import { WebhookSender } from './webhook-sender';
 import { AttemptRecorder } from './attempt-recorder';

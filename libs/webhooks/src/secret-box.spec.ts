@@ -1,26 +1,8 @@
 import { Webhook } from 'standardwebhooks';
-import { generateWebhookSecret, SecretBox } from './secret-box';
+import { generateWebhookSecret } from './secret-box';
 import { signWebhook } from './signer';
 
-describe('SecretBox', () => {
-  const box = new SecretBox('a-test-secrets-key-that-is-long-enough-0123');
-
-  it('round-trips and never stores the plain secret', () => {
-    const secret = generateWebhookSecret();
-    const sealed = box.seal(secret, 'endpoint-1');
-    expect(sealed).not.toContain(secret.slice(6));
-    expect(box.open(sealed, 'endpoint-1')).toBe(secret);
-  });
-
-  it('refuses another endpoint, another key and a tampered ciphertext', () => {
-    const sealed = box.seal(generateWebhookSecret(), 'endpoint-1');
-    expect(() => box.open(sealed, 'endpoint-2')).toThrow();
-    expect(() => new SecretBox('another-secrets-key-that-is-long-enough-x').open(sealed, 'endpoint-1')).toThrow();
-    const parts = sealed.split('.');
-    parts[3] = Buffer.from(Buffer.from(parts[3], 'base64url').map((b, i) => (i === 0 ? b ^ 1 : b))).toString('base64url');
-    expect(() => box.open(parts.join('.'), 'endpoint-1')).toThrow();
-  });
-
+describe('generateWebhookSecret', () => {
   it('makes Standard Webhooks secrets of 32 random bytes', () => {
     const secret = generateWebhookSecret();
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);

@@ -1,38 +1,8 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { SecretBox } from '@app/shared';
 
-const VERSION = 'v1';
-
-/**
- * Webhook secrets at rest: AES-256-GCM under a key derived (HKDF-SHA256) from SECRETS_KEY.
- * The endpoint id is the additional authenticated data, so a ciphertext copied onto another
- * endpoint's row does not decrypt.
- */
-export class SecretBox {
-  private readonly key: Buffer;
-
-  constructor(secretsKey: string) {
-    this.key = Buffer.from(hkdfSync('sha256', secretsKey, 'alliance-tracker', 'webhook-endpoint-secrets', 32));
-  }
-
-  seal(plain: string, context: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    cipher.setAAD(Buffer.from(context));
-    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return [VERSION, iv, cipher.getAuthTag(), body].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
-  }
-
-  open(sealed: string, context: string): string {
-    const [version, iv, tag, body] = sealed.split('.');
-    if (version !== VERSION || !iv || !tag || body === undefined) {
-      throw new Error('not a sealed webhook secret');
-    }
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'));
-    decipher.setAAD(Buffer.from(context));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
-  }
-}
+/** The box for webhook endpoint secrets (the endpoint id is the context). */
+export const webhookSecretBox = (secretsKey: string) => new SecretBox(secretsKey, 'webhook-endpoint-secrets');
 
 /** `whsec_` + base64 of 32 random bytes, the Standard Webhooks secret format. */
 export function generateWebhookSecret(): string {

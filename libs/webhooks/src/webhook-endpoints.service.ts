@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { WebhookDeliveryStatus } from '@app/db';
-import { DomainError, invalid, notFound, refused } from '@app/shared';
+import type { Kysely } from 'kysely';
+import type { DB, WebhookDeliveryStatus } from '@app/db';
+import { CommandMeta, DomainError, IdempotentWrites, invalid, notFound, refused, SecretBox } from '@app/shared';
 import { AddressGuard } from './address-guard';
 import { DeliveryQueue } from './delivery-queue';
 import { endpointUrlProblem } from './endpoint-url';
-import { generateWebhookSecret, SecretBox } from './secret-box';
+import { generateWebhookSecret } from './secret-box';
 import { WebhookEventType } from './webhook-event-types';
 import { testMessageBody } from './webhook-message';
 import { WebhooksRepository } from './webhooks.repository';
@@ -91,7 +92,12 @@ function decodeCursor(cursor: string, length: number): string[] {
   throw invalid('cursor', 'is not a cursor returned by this list');
 }
 
-/** The admin use cases of webhooks: endpoints, secrets, deliveries. */
+/**
+ * The admin use cases of webhooks: endpoints, secrets, deliveries. Every write runs through
+ * IdempotentWrites: in one transaction with its stored response, and under an Idempotency-Key
+ * a retry is answered from that response (no second endpoint, secret or delivery). What must
+ * follow the commit (a job in Redis) is skipped on a replay.
+ */
 @Injectable()
 export class WebhookEndpointsService {
   constructor(
@@ -99,21 +105,27 @@ export class WebhookEndpointsService {
     private readonly box: SecretBox,
     private readonly guard: AddressGuard,
     private readonly queue: DeliveryQueue,
+    private readonly writes: IdempotentWrites,
   ) {}
 
-  async create(input: CreateEndpointInput) {
-    await this.checkUrl(input.url);
-    const id = randomUUID();
-    const secret = generateWebhookSecret();
-    const row = await this.repository.createEndpoint({
-      id,
-      url: input.url,
-      description: input.description ?? null,
-      eventTypes: unique(input.eventTypes ?? []),
-      allianceIds: unique(input.allianceIds ?? []),
-      secretCiphertext: this.box.seal(secret, id),
+  create(meta: CommandMeta, input: CreateEndpointInput) {
+    return this.writes.execute(meta, {
+      status: 201,
+      work: async (trx) => {
+        await this.checkUrl(input.url);
+        const id = randomUUID();
+        const secret = generateWebhookSecret();
+        const row = await this.repository.createEndpoint(trx, {
+          id,
+          url: input.url,
+          description: input.description ?? null,
+          eventTypes: unique(input.eventTypes ?? []),
+          allianceIds: unique(input.allianceIds ?? []),
+          secretCiphertext: this.box.seal(secret, id),
+        });
+        return { ...endpointView(row), secret };
+      },
     });
-    return { ...endpointView(row), secret };
   }
 
   async list(limit: number, cursor?: string) {
@@ -135,55 +147,79 @@ export class WebhookEndpointsService {
     return endpointView(await this.endpoint(id));
   }
 
-  async update(id: string, input: UpdateEndpointInput) {
-    const current = await this.endpoint(id);
-    if (input.url !== undefined && input.url !== current.url) {
-      await this.checkUrl(input.url);
-    }
-    const row = await this.repository.updateEndpoint(id, {
-      url: input.url,
-      description: input.description,
-      eventTypes: input.eventTypes && unique(input.eventTypes),
-      allianceIds: input.allianceIds && unique(input.allianceIds),
-      status: input.status === current.status ? undefined : input.status,
-      disabledReason: input.status === 'disabled' ? 'disabled by an admin' : null,
+  update(meta: CommandMeta, id: string, input: UpdateEndpointInput) {
+    return this.writes.execute(meta, {
+      status: 200,
+      work: async (trx) => {
+        const current = await this.endpoint(id, trx);
+        if (input.url !== undefined && input.url !== current.url) {
+          await this.checkUrl(input.url);
+        }
+        const row = await this.repository.updateEndpoint(trx, id, {
+          url: input.url,
+          description: input.description,
+          eventTypes: input.eventTypes && unique(input.eventTypes),
+          allianceIds: input.allianceIds && unique(input.allianceIds),
+          status: input.status === current.status ? undefined : input.status,
+          disabledReason: input.status === 'disabled' ? 'disabled by an admin' : null,
+        });
+        if (!row) {
+          throw notFound(`no webhook ${id}`);
+        }
+        return endpointView(row);
+      },
     });
-    if (!row) {
-      throw notFound(`no webhook ${id}`);
-    }
-    return endpointView(row);
   }
 
-  async remove(id: string): Promise<void> {
-    if (!(await this.repository.deleteEndpoint(id))) {
-      throw notFound(`no webhook ${id}`);
-    }
+  async remove(meta: CommandMeta, id: string): Promise<void> {
+    await this.writes.execute(meta, {
+      status: 204,
+      work: async (trx) => {
+        if (!(await this.repository.deleteEndpoint(trx, id))) {
+          throw notFound(`no webhook ${id}`);
+        }
+        return null;
+      },
+    });
   }
 
   /** A new secret; the old one keeps signing (a second signature) for 24 hours. */
-  async rotateSecret(id: string) {
-    const current = await this.repository.findSecrets(id);
-    if (!current) {
-      throw notFound(`no webhook ${id}`);
-    }
-    const secret = generateWebhookSecret();
-    const overlapEndsAt = new Date(Date.now() + ROTATION_OVERLAP_MS);
-    const row = await this.repository.rotateSecret(id, this.box.seal(secret, id), current.secret_ciphertext, overlapEndsAt);
-    if (!row) {
-      throw notFound(`no webhook ${id}`);
-    }
-    return { ...endpointView(row), secret, previousSecretValidUntil: overlapEndsAt.toISOString() };
+  rotateSecret(meta: CommandMeta, id: string) {
+    return this.writes.execute(meta, {
+      status: 200,
+      work: async (trx) => {
+        const current = await this.repository.secretsForRotation(trx, id);
+        if (!current) {
+          throw notFound(`no webhook ${id}`);
+        }
+        const secret = generateWebhookSecret();
+        const overlapEndsAt = new Date(Date.now() + ROTATION_OVERLAP_MS);
+        const row = await this.repository.rotateSecret(trx, id, this.box.seal(secret, id), current.secret_ciphertext, overlapEndsAt);
+        if (!row) {
+          throw notFound(`no webhook ${id}`);
+        }
+        return { ...endpointView(row), secret, previousSecretValidUntil: overlapEndsAt.toISOString() };
+      },
+    });
   }
 
-  async sendTest(id: string) {
-    const endpoint = await this.enabledEndpoint(id, 'send a test message to');
-    const messageId = randomUUID();
-    const row = await this.repository.createDirectDelivery(
-      { id: messageId, eventId: null, type: WebhookEventType.Test, payload: testMessageBody(endpoint.id, messageId) },
-      { id: randomUUID(), endpointId: endpoint.id, messageId, eventId: null, type: WebhookEventType.Test },
-    );
-    await this.queue.tryEnqueue([{ deliveryId: row.id, endpointId: endpoint.id, first: false }]);
-    return deliveryView(row);
+  sendTest(meta: CommandMeta, id: string) {
+    return this.writes.execute(meta, {
+      status: 202,
+      work: async (trx) => {
+        const endpoint = await this.enabledEndpoint(id, 'send a test message to', trx);
+        const messageId = randomUUID();
+        return this.repository.createDirectDelivery(
+          trx,
+          { id: messageId, eventId: null, type: WebhookEventType.Test, payload: testMessageBody(endpoint.id, messageId) },
+          { id: randomUUID(), endpointId: endpoint.id, messageId, eventId: null, type: WebhookEventType.Test },
+        );
+      },
+      answer: deliveryView,
+      afterCommit: async (row) => {
+        await this.queue.tryEnqueue([{ deliveryId: row.id, endpointId: id, first: false }]);
+      },
+    });
   }
 
   async deliveries(id: string, status: WebhookDeliveryStatus | undefined, limit: number, cursor?: string) {
@@ -211,35 +247,48 @@ export class WebhookEndpointsService {
   }
 
   /** One delivery again, now, with a fresh retry schedule; the webhook-id stays the same. */
-  async redeliver(id: string, deliveryId: string) {
-    await this.enabledEndpoint(id, 'redeliver to');
-    const row = await this.repository.redeliver(id, deliveryId);
-    if (!row) {
-      throw notFound(`webhook ${id} has no delivery ${deliveryId}`);
-    }
-    await this.queue.runNow({ deliveryId: row.id, endpointId: id, first: false });
-    return deliveryView(row);
+  redeliver(meta: CommandMeta, id: string, deliveryId: string) {
+    return this.writes.execute(meta, {
+      status: 202,
+      work: async (trx) => {
+        await this.enabledEndpoint(id, 'redeliver to', trx);
+        const row = await this.repository.redeliver(trx, id, deliveryId);
+        if (!row) {
+          throw notFound(`webhook ${id} has no delivery ${deliveryId}`);
+        }
+        return row;
+      },
+      answer: deliveryView,
+      afterCommit: (row) => this.queue.runNow({ deliveryId: row.id, endpointId: id, first: false }),
+    });
   }
 
   /** Every failed or exhausted delivery created since `since`, again. */
-  async recover(id: string, since: Date) {
-    await this.enabledEndpoint(id, 'recover deliveries of');
-    const rows = await this.repository.recover(id, since);
-    rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
-    await this.queue.tryEnqueue(rows.map((r) => ({ deliveryId: r.id, endpointId: id, first: false })));
-    return { webhookId: id, since: since.toISOString(), recovered: rows.length };
+  recover(meta: CommandMeta, id: string, since: Date) {
+    return this.writes.execute(meta, {
+      status: 202,
+      work: async (trx) => {
+        await this.enabledEndpoint(id, 'recover deliveries of', trx);
+        const rows = await this.repository.recover(trx, id, since);
+        return rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
+      },
+      answer: (rows) => ({ webhookId: id, since: since.toISOString(), recovered: rows.length }),
+      afterCommit: async (rows) => {
+        await this.queue.tryEnqueue(rows.map((r) => ({ deliveryId: r.id, endpointId: id, first: false })));
+      },
+    });
   }
 
-  private async endpoint(id: string): Promise<EndpointRow> {
-    const row = await this.repository.findEndpoint(id);
+  private async endpoint(id: string, db?: Kysely<DB>): Promise<EndpointRow> {
+    const row = await this.repository.findEndpoint(id, db);
     if (!row) {
       throw notFound(`no webhook ${id}`);
     }
     return row;
   }
 
-  private async enabledEndpoint(id: string, action: string): Promise<EndpointRow> {
-    const row = await this.endpoint(id);
+  private async enabledEndpoint(id: string, action: string, db: Kysely<DB>): Promise<EndpointRow> {
+    const row = await this.endpoint(id, db);
     if (row.status !== 'enabled') {
       throw refused(`cannot ${action} webhook ${id}: it is disabled (${row.disabled_reason ?? 'by an admin'}); enable it first`);
     }

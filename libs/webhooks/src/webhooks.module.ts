@@ -5,7 +5,8 @@ import { AttemptRecorder } from './attempt-recorder';
 import { DeliveryAttempts } from './delivery-attempts';
 import { DeliveryQueue } from './delivery-queue';
 import { DeliverySweeper } from './delivery-sweeper';
-import { SecretBox } from './secret-box';
+import { SecretBox, IdempotentWrites } from '@app/shared';
+import { webhookSecretBox } from './secret-box';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
 import { WebhookFanout } from './webhook-fanout';
 import { WebhookSender } from './webhook-sender';
@@ -15,7 +16,9 @@ import { WebhooksRepository } from './webhooks.repository';
 @Module({
   providers: [
     WebhooksRepository,
-    { provide: SecretBox, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new SecretBox(c.secretsKey) },
+    { provide: SecretBox, inject: [APP_CONFIG], useFactory: (c: AppConfig) => webhookSecretBox(c.secretsKey) },
+    // Also in the worker, which builds this module without the API's SharedModule.
+    IdempotentWrites,
     { provide: AddressGuard, inject: [APP_CONFIG], useFactory: (c: AppConfig) => new AddressGuard(c.webhookAllowedCidrs) },
     {
       provide: WebhookSender,

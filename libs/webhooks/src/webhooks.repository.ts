@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { sql, Transaction } from 'kysely';
+import { Kysely, sql, Transaction } from 'kysely';
 import { DATABASE, Database, DB, plannedPerCall, WebhookDeliveryStatus } from '@app/db';
 
 export interface NewEndpoint {
@@ -84,8 +84,10 @@ export class WebhooksRepository {
 
   // --- endpoints -----------------------------------------------------------------------
 
-  createEndpoint(e: NewEndpoint) {
-    return this.db
+  // Endpoint writes run in the caller's transaction (IdempotentWrites stores the response in it).
+
+  createEndpoint(trx: Transaction<DB>, e: NewEndpoint) {
+    return trx
       .insertInto('webhook_endpoints')
       .values({
         id: e.id,
@@ -113,11 +115,11 @@ export class WebhooksRepository {
     return query.orderBy('created_at').orderBy('id').limit(limit).execute();
   }
 
-  findEndpoint(id: string) {
-    return this.db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS).where('id', '=', id).executeTakeFirst();
+  findEndpoint(id: string, db: Kysely<DB> = this.db) {
+    return db.selectFrom('webhook_endpoints').select(ENDPOINT_COLUMNS).where('id', '=', id).executeTakeFirst();
   }
 
-  async updateEndpoint(id: string, patch: EndpointPatch) {
+  async updateEndpoint(trx: Transaction<DB>, id: string, patch: EndpointPatch) {
     const values = {
       ...(patch.url !== undefined ? { url: patch.url } : {}),
       ...(patch.description !== undefined ? { description: patch.description } : {}),
@@ -132,7 +134,7 @@ export class WebhooksRepository {
           }
         : {}),
     };
-    return this.db
+    return trx
       .updateTable('webhook_endpoints')
       .set({ ...values, updated_at: sql`now()` })
       .where('id', '=', id)
@@ -140,14 +142,14 @@ export class WebhooksRepository {
       .executeTakeFirst();
   }
 
-  async deleteEndpoint(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
+  async deleteEndpoint(trx: Transaction<DB>, id: string): Promise<boolean> {
+    const result = await trx.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 
   /** The old secret keeps signing until `overlapEndsAt`. */
-  rotateSecret(id: string, sealNew: string, sealPrevious: string, overlapEndsAt: Date) {
-    return this.db
+  rotateSecret(trx: Transaction<DB>, id: string, sealNew: string, sealPrevious: string, overlapEndsAt: Date) {
+    return trx
       .updateTable('webhook_endpoints')
       .set({
         secret_ciphertext: sealNew,
@@ -160,11 +162,16 @@ export class WebhooksRepository {
       .executeTakeFirst();
   }
 
-  findSecrets(id: string) {
-    return this.db
+  /**
+   * The endpoint's secrets, locked to the end of the transaction: two rotations at once must
+   * not both keep the same previous secret (the first one's new secret would never sign).
+   */
+  secretsForRotation(trx: Transaction<DB>, id: string) {
+    return trx
       .selectFrom('webhook_endpoints')
       .select(['id', 'secret_ciphertext', 'previous_secret_ciphertext', 'previous_secret_expires_at'])
       .where('id', '=', id)
+      .forUpdate()
       .executeTakeFirst();
   }
 
@@ -258,27 +265,25 @@ export class WebhooksRepository {
     return result.rows[0].status;
   }
 
-  /** A message for one endpoint outside the log (webhook.test), in one transaction. */
-  async createDirectDelivery(message: NewMessage, delivery: NewDelivery) {
-    return this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('webhook_messages')
-        .values({ id: message.id, event_id: message.eventId, type: message.type, payload: message.payload })
-        .execute();
-      return trx
-        .insertInto('webhook_deliveries')
-        .values({
-          id: delivery.id,
-          endpoint_id: delivery.endpointId,
-          message_id: delivery.messageId,
-          event_id: delivery.eventId,
-          type: delivery.type,
-          status: 'pending',
-          next_attempt_at: sql`now()`,
-        })
-        .returning(DELIVERY_COLUMNS)
-        .executeTakeFirstOrThrow();
-    });
+  /** A message for one endpoint outside the log (webhook.test), in the caller's transaction. */
+  async createDirectDelivery(trx: Transaction<DB>, message: NewMessage, delivery: NewDelivery) {
+    await trx
+      .insertInto('webhook_messages')
+      .values({ id: message.id, event_id: message.eventId, type: message.type, payload: message.payload })
+      .execute();
+    return trx
+      .insertInto('webhook_deliveries')
+      .values({
+        id: delivery.id,
+        endpoint_id: delivery.endpointId,
+        message_id: delivery.messageId,
+        event_id: delivery.eventId,
+        type: delivery.type,
+        status: 'pending',
+        next_attempt_at: sql`now()`,
+      })
+      .returning(DELIVERY_COLUMNS)
+      .executeTakeFirstOrThrow();
   }
 
   // --- attempts ------------------------------------------------------------------------
@@ -410,8 +415,8 @@ export class WebhooksRepository {
   }
 
   /** Back to pending, due now, at the start of the retry schedule. */
-  redeliver(endpointId: string, deliveryId: string) {
-    return this.db
+  redeliver(trx: Transaction<DB>, endpointId: string, deliveryId: string) {
+    return trx
       .updateTable('webhook_deliveries')
       .set({ status: 'pending', round_attempts: 0, next_attempt_at: sql`now()`, updated_at: sql`now()` })
       .where('endpoint_id', '=', endpointId)
@@ -420,8 +425,8 @@ export class WebhooksRepository {
       .executeTakeFirst();
   }
 
-  recover(endpointId: string, since: Date) {
-    return this.db
+  recover(trx: Transaction<DB>, endpointId: string, since: Date) {
+    return trx
       .updateTable('webhook_deliveries')
       .set({ status: 'pending', round_attempts: 0, next_attempt_at: sql`now()`, updated_at: sql`now()` })
       .where('endpoint_id', '=', endpointId)

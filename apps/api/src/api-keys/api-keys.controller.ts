@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiKeysRepository } from '@app/access';
-import { RequireRole } from '../auth/auth';
+import { CommandMeta, IdempotentWrites, notFound } from '@app/shared';
+import { Meta, RequireRole } from '../auth/auth';
 import { ProblemException } from '../common/problem';
 import { rejectUnknown } from '../common/params';
 import { CreateApiKeyDto } from './api-keys.dto';
@@ -13,15 +14,23 @@ import { CreateApiKeyDto } from './api-keys.dto';
 @ApiResponse({ status: 403, description: 'Not an admin key' })
 @Controller('api-keys')
 export class ApiKeysController {
-  constructor(private readonly keys: ApiKeysRepository) {}
+  constructor(
+    private readonly keys: ApiKeysRepository,
+    private readonly writes: IdempotentWrites,
+  ) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create a key; the key is shown only in this response' })
+  @ApiOperation({ summary: 'Create a key; the key is shown only in this response (and to a replay of it under the same Idempotency-Key)' })
   @ApiResponse({ status: 201, description: '{id, name, role, key}' })
   @ApiResponse({ status: 400, description: 'Invalid name or role' })
-  async create(@Body() body: CreateApiKeyDto) {
-    const created = await this.keys.create(body.name, body.role);
-    return { id: created.id, name: created.name, role: created.role, key: created.key, createdAt: created.created_at };
+  create(@Body() body: CreateApiKeyDto, @Meta() meta: CommandMeta) {
+    return this.writes.execute(meta, {
+      status: 201,
+      work: async (trx) => {
+        const created = await this.keys.create(trx, body.name, body.role);
+        return { id: created.id, name: created.name, role: created.role, key: created.key, createdAt: created.created_at.toISOString() };
+      },
+    });
   }
 
   @Get()
@@ -45,9 +54,19 @@ export class ApiKeysController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke a key' })
   @ApiResponse({ status: 404, description: 'Unknown or already revoked key' })
-  async revoke(@Param('id', new ParseUUIDPipe({ exceptionFactory: () => new ProblemException(400, 'id: must be a UUID', [{ field: 'id', message: 'must be a UUID' }]) })) id: string) {
-    if (!(await this.keys.revoke(id))) {
-      throw new ProblemException(404, `no active API key ${id}`);
-    }
+  async revoke(
+    @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new ProblemException(400, 'id: must be a UUID', [{ field: 'id', message: 'must be a UUID' }]) })) id: string,
+    @Meta() meta: CommandMeta,
+  ): Promise<void> {
+    await this.writes.execute(meta, {
+      status: 204,
+      work: async (trx) => {
+        if (!(await this.keys.revoke(trx, id))) {
+          throw notFound(`no active API key ${id}`);
+        }
+        return null;
+      },
+      afterCommit: async () => this.keys.forgetVerified(),
+    });
   }
 }
