@@ -1,14 +1,10 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDefined, IsOptional, IsString, Length, ValidateNested } from 'class-validator';
-import { SourceDto } from '@app/shared';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, Length } from 'class-validator';
+import { SourceDto, SourceField } from '@app/shared';
 
 /** What joins and leaves both carry: a required source and an optional curator's note. */
 export abstract class MembershipFactDto {
-  @ApiProperty({ type: SourceDto })
-  @IsDefined()
-  @ValidateNested()
-  @Type(() => SourceDto)
+  @SourceField({ required: true })
   source!: SourceDto;
 
   @ApiPropertyOptional({ maxLength: 2000 })

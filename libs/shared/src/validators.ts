@@ -1,5 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUrl, Length, Matches, registerDecorator, ValidationArguments } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  IsDefined,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Length,
+  Matches,
+  registerDecorator,
+  ValidateIf,
+  ValidateNested,
+  ValidationArguments,
+} from 'class-validator';
 import { COUNTRY_CODES, CURRENCY_CODES } from './iso';
 import { SLUG } from './streams';
 import { validDateProblem } from './valid-date';
@@ -46,6 +59,24 @@ export class SourceDto {
   @IsString()
   @Length(1, 2000)
   excerpt?: string;
+}
+
+/**
+ * The `source` of a fact: one object (an array of sources, even of one, is refused rather
+ * than stored as {"0": ...}). Required where API.md requires a url (joins, leaves,
+ * commitments); elsewhere it may be left out, but not sent as null. The url is required
+ * inside every source, so no provenance is ever empty.
+ */
+export function SourceField(options: { required: boolean }) {
+  const decorators: PropertyDecorator[] = [
+    options.required ? ApiProperty({ type: SourceDto }) : ApiPropertyOptional({ type: SourceDto }),
+    // Optional means absent: null is validated (and refused) like any other non-object.
+    options.required ? IsDefined() : ValidateIf((_object: object, value: unknown) => value !== undefined),
+    IsObject({ message: 'must be an object {url, title?, publishedOn?, excerpt?}, not an array, null or a scalar' }),
+    ValidateNested(),
+    Type(() => SourceDto),
+  ];
+  return (target: object, propertyName: string) => decorators.forEach((decorate) => decorate(target, propertyName));
 }
 
 export interface Source {

@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDefined, IsOptional, IsString, IsUUID, Length, ValidateNested } from 'class-validator';
-import { IsAmount, IsCurrencyCode, IsSlug, IsValidDate, SourceDto } from '@app/shared';
+import { IsOptional, IsString, IsUUID, Length } from 'class-validator';
+import { IsAmount, IsCurrencyCode, IsSlug, IsValidDate, SourceDto, SourceField } from '@app/shared';
 
 export class RecordFundingDto {
   @ApiPropertyOptional({
@@ -44,9 +43,6 @@ export class RecordFundingDto {
   @Length(1, 2000)
   conditions?: string;
 
-  @ApiProperty({ type: SourceDto })
-  @IsDefined()
-  @ValidateNested()
-  @Type(() => SourceDto)
+  @SourceField({ required: true })
   source!: SourceDto;
 }

@@ -1,7 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsOptional, ValidateNested } from 'class-validator';
-import { IsAmount, IsCurrencyCode, IsValidDate, SourceDto } from '@app/shared';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsAmount, IsCurrencyCode, IsValidDate, SourceDto, SourceField } from '@app/shared';
 
 export class RecordTrancheDto {
   @ApiProperty({ example: '1500000', description: 'A positive decimal string, up to 4 decimals, no exponent' })
@@ -19,9 +17,6 @@ export class RecordTrancheDto {
   @IsValidDate()
   on!: string;
 
-  @ApiPropertyOptional({ type: SourceDto })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => SourceDto)
+  @SourceField({ required: false })
   source?: SourceDto;
 }

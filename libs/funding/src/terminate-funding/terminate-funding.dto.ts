@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsOptional, IsString, Length, ValidateNested } from 'class-validator';
-import { IsValidDate, SourceDto } from '@app/shared';
+import { IsOptional, IsString, Length } from 'class-validator';
+import { IsValidDate, SourceDto, SourceField } from '@app/shared';
 
 export class TerminateFundingDto {
   @ApiProperty({
@@ -17,9 +16,6 @@ export class TerminateFundingDto {
   @Length(1, 500)
   reason?: string;
 
-  @ApiPropertyOptional({ type: SourceDto })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => SourceDto)
+  @SourceField({ required: false })
   source?: SourceDto;
 }

@@ -1,7 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsOptional, IsString, Length, ValidateNested } from 'class-validator';
-import { IsValidDate, SourceDto } from '@app/shared';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsString, Length } from 'class-validator';
+import { IsValidDate, SourceDto, SourceField } from '@app/shared';
 
 export class RenameOrganisationDto {
   @ApiProperty({ example: 'Meta', maxLength: 200 })
@@ -13,9 +12,6 @@ export class RenameOrganisationDto {
   @IsValidDate()
   on!: string;
 
-  @ApiPropertyOptional({ type: SourceDto })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => SourceDto)
+  @SourceField({ required: false })
   source?: SourceDto;
 }
