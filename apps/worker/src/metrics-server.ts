@@ -47,6 +47,8 @@ export function startMetricsServer(access: MetricsAccess, port: number): Promise
     server.once('error', reject);
     server.listen(port, () => {
       server.off('error', reject);
+      // Scrapes must not keep a worker alive that has shut everything else down.
+      server.unref();
       resolve(server);
     });
   });
