@@ -172,7 +172,10 @@ async function main() {
   if (unknown.length) {
     throw new Error(`unknown suite(s) ${unknown.join(', ')}; available: ${known.join(', ')}`);
   }
-  const suites = asked.length ? asked : known;
+  // Opt-in suites (the soak) run only when named.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const optIn = (suite: string) => (require(join(SUITES_DIR, suite)) as { optIn?: boolean }).optIn === true;
+  const suites = asked.length ? asked : known.filter((s) => !optIn(s));
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
   if (!(seconds > 0)) {
     throw new Error(`BENCH_SECONDS must be a positive number, got "${process.env.BENCH_SECONDS}"`);

@@ -13,7 +13,7 @@
 -- positions and recorded times ascend in commit order, and while a writer holds the lock every
 -- event recorded before the last committed recorded time is committed already.
 --
--- Readers (events_settled_known_at) turn a requested knownAt into one whose answer is final:
+-- Readers (events_settled_known_at, run as a statement of its own) turn a requested knownAt into one whose answer is final:
 -- a knownAt before the last committed recorded time is final as it is; a later one waits
 -- (briefly) for the writer in flight to commit, then is at most the millisecond before now.
 CREATE FUNCTION events_append_lock_key() RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -54,13 +54,13 @@ BEGIN
   PERFORM set_config('lock_timeout', '50ms', true);
   FOR attempt IN 1..20 LOOP
     -- Waits for the writer in flight, if any, to commit (its lock is released after its commit
-    -- is visible). A writer holding it longer (a large import) is not waited for.
+    -- is visible). A writer holding it longer (a large import) is not waited for. A transaction
+    -- lock, not a session one: whatever happens, it ends with this statement's transaction.
     BEGIN
-      PERFORM pg_advisory_lock_shared(events_append_lock_key());
+      PERFORM pg_advisory_xact_lock_shared(events_append_lock_key());
     EXCEPTION WHEN lock_not_available THEN
       EXIT;
     END;
-    PERFORM pg_advisory_unlock_shared(events_append_lock_key());
     now_ms := date_trunc('milliseconds', clock_timestamp());
     SELECT recorded_at INTO last_committed FROM events ORDER BY global_position DESC LIMIT 1;
     -- A writer that takes the lock from now on records at now_ms or later. Events recorded in

@@ -9,6 +9,7 @@ import { markReplays } from './common/idempotency';
 import { fastifyOptions } from './common/fastify-options';
 import { closeAfterUnreadBodies, inflateBodies, parseJsonBodies } from './common/json-body';
 import { ProblemFilter } from './common/problem.filter';
+import { closeConnectionsOnShutdown } from './common/shutdown';
 import { RefuseUnexpectedBodies, strictValidationPipe } from './common/validation';
 import { recordHttpMetrics } from './metrics/http-metrics';
 
@@ -30,6 +31,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   recordHttpMetrics(fastify);
   markReplays(fastify);
   conditionalReads(fastify);
+  closeConnectionsOnShutdown(fastify);
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(strictValidationPipe());
   app.useGlobalInterceptors(new RefuseUnexpectedBodies());

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from '@app/config';
+import { boundShutdown, ConfigError, loadConfig } from '@app/config';
 import { ensureDatabase, migrate } from '@app/db';
 import { createApi } from './bootstrap';
 
 async function main() {
   const config = loadConfig();
+  boundShutdown(config.shutdownTimeoutMs);
   if (config.migrateOnStart) {
     await ensureDatabase(config.databaseUrl);
     await migrate(config.databaseUrl);

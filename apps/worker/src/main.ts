@@ -2,13 +2,14 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { MetricsAccess } from '@app/access';
-import { ConfigError, loadConfig } from '@app/config';
+import { boundShutdown, ConfigError, loadConfig } from '@app/config';
 import { ensureDatabase, migrate } from '@app/db';
 import { startMetricsServer } from './metrics-server';
 import { WorkerModule } from './worker.module';
 
 async function main() {
   const config = loadConfig();
+  boundShutdown(config.shutdownTimeoutMs);
   if (config.migrateOnStart) {
     await ensureDatabase(config.databaseUrl);
     await migrate(config.databaseUrl);

@@ -19,6 +19,8 @@ export interface AppConfig {
   writeBatchMax: number;
   /** Write transactions one API process keeps open at once. */
   writeBatchParallel: number;
+  /** After SIGTERM, requests and jobs in flight get this long to finish before the process exits anyway. */
+  shutdownTimeoutMs: number;
   // --- webhooks (libs/webhooks) ---
   /** Delays before each retry after the first attempt, in ms; jitter of +-20% is applied to each. */
   webhookRetryScheduleMs: number[];
@@ -160,6 +162,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     migrateOnStart: migrate !== 'false',
     writeBatchMax: int('WRITE_BATCH_MAX', 64, 1, 1000) as number,
     writeBatchParallel: int('WRITE_BATCH_PARALLEL', 4, 1, 64) as number,
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000) as number,
     webhookRetryScheduleMs: durations('WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h'),
     webhookDisableAfterDays: int('WEBHOOK_DISABLE_AFTER_DAYS', 5, 1, 365) as number,
     webhookTimeoutMs: int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000) as number,

@@ -8,7 +8,8 @@ export interface Proc {
   child: ChildProcess;
   /** Everything it wrote to stdout and stderr. */
   output: string[];
-  exited: Promise<number | null>;
+  /** The exit code, or the signal that ended it. */
+  exited: Promise<number | string | null>;
   alive(): boolean;
 }
 
@@ -22,7 +23,7 @@ export function spawnApp(kind: 'api' | 'worker', env: Record<string, string>): P
   const output: string[] = [];
   child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   return {
     name: `${kind} ${child.pid}`,
     child,

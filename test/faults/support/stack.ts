@@ -74,8 +74,8 @@ export class FaultStack {
     return api;
   }
 
-  startWorker(): Proc {
-    const worker = spawnApp('worker', { ...this.env(), MIGRATE_ON_START: 'false' });
+  startWorker(env: Record<string, string> = {}): Proc {
+    const worker = spawnApp('worker', { ...this.env(), MIGRATE_ON_START: 'false', ...env });
     this.workers.push(worker);
     return worker;
   }
@@ -93,7 +93,11 @@ export class FaultStack {
 
   /** The same call, answered with status 0 when the connection itself failed. */
   async tryCall(method: string, path: string, body?: unknown, base = this.bases[0]): Promise<Answer> {
-    return this.call(method, path, body, base).catch(() => ({ status: 0, headers: new Headers(), body: null }));
+    return this.call(method, path, body, base).catch((error: Error) => ({
+      status: 0,
+      headers: new Headers(),
+      body: `${error.message}: ${String((error.cause as Error | undefined)?.message ?? '')}`,
+    }));
   }
 
   /** Dead processes, each with the end of its output. */
@@ -146,6 +150,8 @@ export class FaultStack {
 export class Writers {
   readonly acknowledged = new Map<string, string>();
   readonly statuses = new Map<number, number>();
+  /** Why requests that got no answer failed. */
+  readonly failures: string[] = [];
   retryAfterMissing = 0;
   private stopped = false;
   private running: Promise<void>[] = [];
@@ -161,22 +167,25 @@ export class Writers {
     return this;
   }
 
-  private count(status: number) {
-    this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+  private count(answer: Answer) {
+    this.statuses.set(answer.status, (this.statuses.get(answer.status) ?? 0) + 1);
+    if (answer.status === 0) {
+      this.failures.push(String(answer.body));
+    }
   }
 
   private async loop(base?: string): Promise<void> {
     while (!this.stopped) {
       const id = `${this.prefix}-${this.n++}`;
       const org = await this.stack.tryCall('POST', '/organisations', { id, name: id }, base);
-      this.count(org.status);
+      this.count(org);
       if (org.status === 503 && !org.headers.get('retry-after')) {
         this.retryAfterMissing++;
       }
       if (org.status === 201) {
         this.acknowledged.set(org.body.event.id, id);
         const join = await this.stack.tryCall('POST', '/alliances/ai-alliance/members', { organisationId: id, on: '2024-01-01', source: src }, base);
-        this.count(join.status);
+        this.count(join);
         if (join.status === 201) {
           this.acknowledged.set(join.body.event.id, id);
         }
@@ -191,9 +200,9 @@ export class Writers {
     await Promise.all(this.running);
   }
 
-  /** Statuses other than created and unavailable. */
-  unexpected(): number[] {
-    return [...this.statuses.keys()].filter((s) => s !== 201 && s !== 503);
+  /** Statuses other than created and unavailable, with the reasons of requests that got no answer. */
+  unexpected(): Array<number | string> {
+    return [...[...this.statuses.keys()].filter((s) => s !== 201 && s !== 503), ...this.failures];
   }
 
   /** Acknowledged events missing from the log, or there more than once. */

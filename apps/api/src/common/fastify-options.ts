@@ -54,4 +54,6 @@ export const fastifyOptions: FastifyServerOptions = {
   routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
   frameworkErrors,
   clientErrorHandler,
+  // Requests that arrive while the server closes get our own 503 problem+json (shutdown.ts).
+  return503OnClosing: false,
 };
