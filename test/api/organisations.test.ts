@@ -58,7 +58,7 @@ describe('organisations and alliances', () => {
     expect((await a.as('reader').get('/organisations?q=zzz').expect(200)).body.organisations).toEqual([]);
     const page = await a.as('reader').get('/organisations?limit=1').expect(200);
     expect(page.body.organisations).toHaveLength(1);
-    expect(page.body.nextCursor).toBe('meta');
+    expect(page.body.nextCursor).toEqual(expect.any(String)); // opaque: it stands for meta
     const next = await a.as('reader').get(`/organisations?limit=1&cursor=${page.body.nextCursor}`).expect(200);
     expect(next.body.organisations[0].id).toBe('tum');
     await a.as('curator').patch('/organisations/tum').send({}).expect(400);

@@ -155,9 +155,9 @@ describe('questions: edge cases', () => {
       expect.objectContaining({ organisationId: 'tum', country: 'DE', kind: 'university', role: null }),
     ]);
     const page1 = await get('/alliances/ai-alliance/members?at=2024-05-02&limit=3').expect(200);
-    expect(page1.body).toMatchObject({ count: 4, nextCursor: 'quoted' });
+    expect(page1.body).toMatchObject({ count: 4, nextCursor: expect.any(String) });
     expect(ids(page1)).toEqual(['ibm', 'meta', 'quoted']);
-    const page2 = await get('/alliances/ai-alliance/members?at=2024-05-02&limit=3&cursor=quoted').expect(200);
+    const page2 = await get(`/alliances/ai-alliance/members?at=2024-05-02&limit=3&cursor=${page1.body.nextCursor}`).expect(200);
     expect(page2.body).toMatchObject({ count: 4, nextCursor: null });
     expect(ids(page2)).toEqual(['tum']);
     const csv = await get('/alliances/ai-alliance/members.csv?at=2024-05-02').expect(200);

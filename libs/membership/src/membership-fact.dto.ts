@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length } from 'class-validator';
-import { SourceDto, SourceField } from '@app/shared';
+import { HasText, SourceDto, SourceField } from '@app/shared';
 
 /** What joins and leaves both carry: a required source and an optional curator's note. */
 export abstract class MembershipFactDto {
@@ -11,5 +11,6 @@ export abstract class MembershipFactDto {
   @IsOptional()
   @IsString()
   @Length(1, 2000)
+  @HasText()
   note?: string;
 }

@@ -99,9 +99,15 @@ export class OrganisationsRepository {
     return r ? allianceView(r) : null;
   }
 
-  async listAlliances() {
-    const rows = await this.db.selectFrom('alliances').selectAll().orderBy('id').execute();
-    return rows.map(allianceView);
+  /** One page of alliances in id order after `after`; `nextCursor` is the page's last id, null at the end. */
+  async listAlliances(limit: number, after: string | null) {
+    let query = this.db.selectFrom('alliances').selectAll().orderBy('id').limit(limit + 1);
+    if (after !== null) {
+      query = query.where('id', '>', after);
+    }
+    const rows = await query.execute();
+    const page = rows.slice(0, limit);
+    return { alliances: page.map(allianceView), nextCursor: rows.length > limit ? page[page.length - 1].id : null };
   }
 }
 

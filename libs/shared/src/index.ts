@@ -1,4 +1,5 @@
 export * from './valid-date';
+export * from './timestamp';
 export * from './streams';
 export * from './errors';
 export * from './command-meta';

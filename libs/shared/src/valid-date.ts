@@ -36,6 +36,27 @@ export function validDateProblem(value: unknown): string | null {
   return null;
 }
 
+/**
+ * The years a date sent to the API may lie in: from 1800 (older than any industry alliance or
+ * its members' funding) to ten years from now (announced plans). `9999-12-31` is a typo or a
+ * sentinel, not a fact. Stored facts are read with validDateProblem alone, so a fact recorded
+ * before this bound existed still reads back.
+ */
+export const MIN_YEAR = 1800;
+export const YEARS_AHEAD = 10;
+export const maxYear = () => new Date().getUTCFullYear() + YEARS_AHEAD;
+
+/** Why a date sent to the API is not acceptable (not a date, or outside MIN_YEAR..maxYear()), or null. */
+export function inputDateProblem(value: unknown): string | null {
+  const problem = validDateProblem(value);
+  if (problem) {
+    return problem;
+  }
+  const year = Number((value as string).slice(0, 4));
+  const max = maxYear();
+  return year < MIN_YEAR || year > max ? `"${value as string}": the year must be from ${MIN_YEAR} to ${max}` : null;
+}
+
 export function parseValidDate(value: string): ValidDate {
   const problem = validDateProblem(value);
   if (problem) {

@@ -9,15 +9,19 @@ import {
   Length,
   Matches,
   registerDecorator,
+  buildMessage,
+  ValidateBy,
   ValidateIf,
   ValidateNested,
   ValidationArguments,
+  ValidationOptions,
 } from 'class-validator';
 import { COUNTRY_CODES, CURRENCY_CODES } from './iso';
 import { SLUG } from './streams';
-import { validDateProblem } from './valid-date';
+import { timestampProblem } from './timestamp';
+import { inputDateProblem } from './valid-date';
 
-/** YYYY, YYYY-MM or YYYY-MM-DD with a real calendar day; the message says what is wrong. */
+/** YYYY, YYYY-MM or YYYY-MM-DD with a real calendar day in MIN_YEAR..maxYear(); the message says what is wrong. */
 export function IsValidDate() {
   return (target: object, propertyName: string) =>
     registerDecorator({
@@ -25,10 +29,44 @@ export function IsValidDate() {
       target: target.constructor,
       propertyName,
       validator: {
-        validate: (value: unknown) => validDateProblem(value) === null,
-        defaultMessage: (args?: ValidationArguments) => validDateProblem(args?.value) ?? 'invalid date',
+        validate: (value: unknown) => inputDateProblem(value) === null,
+        defaultMessage: (args?: ValidationArguments) => inputDateProblem(args?.value) ?? 'invalid date',
       },
     });
+}
+
+/** An ISO 8601 timestamp with a zone whose every field exists (no rollover); see timestampProblem. */
+export function IsTimestamp() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isTimestamp',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => timestampProblem(value) === null,
+        defaultMessage: (args?: ValidationArguments) => timestampProblem(args?.value) ?? 'invalid timestamp',
+      },
+    });
+}
+
+// Spaces of every kind, control and format characters (zero-width, direction marks, BOM).
+const VISIBLE = /[^\s\p{Z}\p{Cc}\p{Cf}]/u;
+
+/**
+ * A string with at least one visible character: a name, reason or note of only spaces or
+ * invisible marks says nothing. Non-strings are left to IsString.
+ */
+export function HasText(options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'hasText',
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || VISIBLE.test(value),
+        defaultMessage: buildMessage((each) => `${each}must contain a visible character, not only spaces or invisible marks`),
+      },
+    },
+    options,
+  );
 }
 
 export const IsSlug = () =>
@@ -47,6 +85,7 @@ export class SourceDto {
   @IsOptional()
   @IsString()
   @Length(1, 500)
+  @HasText()
   title?: string;
 
   @ApiPropertyOptional({ example: '2023-12-05', description: 'YYYY, YYYY-MM or YYYY-MM-DD' })
@@ -58,6 +97,7 @@ export class SourceDto {
   @IsOptional()
   @IsString()
   @Length(1, 2000)
+  @HasText()
   excerpt?: string;
 }
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB, WebhookDeliveryStatus } from '@app/db';
-import { CommandMeta, DomainError, IdempotentWrites, invalid, notFound, refused, SecretBox } from '@app/shared';
+import { CommandMeta, DomainError, IdempotentWrites, invalid, notFound, refused, SecretBox, timestampProblem } from '@app/shared';
 import { AddressGuard } from './address-guard';
 import { DeliveryQueue } from './delivery-queue';
 import { endpointUrlProblem } from './endpoint-url';
@@ -76,6 +76,9 @@ export function attemptView(a: AttemptRow) {
   };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_INT8 = 9223372036854775807n;
+
 function encodeCursor(parts: string[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
@@ -130,10 +133,11 @@ export class WebhookEndpointsService {
 
   async list(limit: number, cursor?: string) {
     const after = cursor ? decodeCursor(cursor, 2) : null;
-    const afterKey = after ? { createdAt: new Date(after[0]), id: after[1] } : null;
-    if (afterKey && Number.isNaN(afterKey.createdAt.getTime())) {
+    // Checked here, not left to Postgres: its refusal would name no field.
+    if (after && (timestampProblem(after[0]) !== null || !UUID.test(after[1]))) {
       throw invalid('cursor', 'is not a cursor returned by this list');
     }
+    const afterKey = after ? { createdAt: new Date(after[0]), id: after[1] } : null;
     const rows = await this.repository.listEndpoints(limit + 1, afterKey);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -225,7 +229,7 @@ export class WebhookEndpointsService {
   async deliveries(id: string, status: WebhookDeliveryStatus | undefined, limit: number, cursor?: string) {
     await this.endpoint(id);
     const before = cursor ? decodeCursor(cursor, 1)[0] : null;
-    if (before !== null && !/^\d{1,19}$/.test(before)) {
+    if (before !== null && !(/^\d{1,19}$/.test(before) && BigInt(before) <= MAX_INT8)) {
       throw invalid('cursor', 'is not a cursor returned by this list');
     }
     const rows = await this.repository.listDeliveries(id, status, limit + 1, before);

@@ -1,11 +1,12 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { RecordJoinCommand, RecordJoinDto, RecordLeaveCommand, RecordLeaveDto } from '@app/membership';
 import { OrganisationsRepository, RegisterAllianceCommand, RegisterAllianceDto } from '@app/organisations';
 import type { CommandMeta } from '@app/shared';
 import { Meta } from '../auth/auth';
-import { SlugPipe } from '../common/params';
+import { slugCursor, slugNextCursor } from '../common/cursor';
+import { parseLimit, rejectUnknown, SlugPipe } from '../common/params';
 import { ProblemException } from '../common/problem';
 
 @ApiTags('alliances and membership')
@@ -30,9 +31,14 @@ export class AlliancesController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'All alliances' })
-  async list() {
-    return { alliances: await this.organisations.listAlliances() };
+  @ApiOperation({ summary: 'Alliances in id order, a page at a time' })
+  @ApiQuery({ name: 'limit', required: false, description: '1..10000, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  async list(@Query() query: Record<string, unknown>) {
+    const { limit, cursor, ...rest } = query;
+    rejectUnknown(rest);
+    const page = await this.organisations.listAlliances(parseLimit(limit), slugCursor('alliances', cursor));
+    return { ...page, nextCursor: slugNextCursor('alliances', page.nextCursor) };
   }
 
   @Get(':id')

@@ -14,6 +14,9 @@ import { AuthedRequest, PUBLIC_KEY, RANK, ROLE_KEY } from './auth';
 /** A rate-limit count that takes longer than this is skipped: Redis is slow or going away. */
 const RATE_LIMIT_TIMEOUT_MS = 250;
 
+/** HEAD is a GET without the body (Fastify answers it from the GET route), so it is a read too. */
+const READS = new Set(['GET', 'HEAD']);
+
 /** Bearer API keys, role checks and a per-key fixed-window rate limit in Redis. */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -40,7 +43,7 @@ export class AuthGuard implements CanActivate {
       throw new ProblemException(401, 'the API key is unknown or revoked');
     }
     const required =
-      this.reflector.getAllAndOverride<Role>(ROLE_KEY, targets) ?? (req.method === 'GET' ? 'reader' : 'curator');
+      this.reflector.getAllAndOverride<Role>(ROLE_KEY, targets) ?? (READS.has(req.method) ? 'reader' : 'curator');
     if (RANK[actor.role] < RANK[required]) {
       throw new ProblemException(403, `this needs the ${required} role; key "${actor.name}" is ${actor.role}`);
     }

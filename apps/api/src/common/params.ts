@@ -1,5 +1,5 @@
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
-import { SLUG, validDateProblem, parseValidDate, todayIso } from '@app/shared';
+import { inputDateProblem, parseValidDate, SLUG, timestampProblem, todayIso } from '@app/shared';
 import { ProblemException } from './problem';
 
 const bad = (field: string, message: string) => new ProblemException(400, `${field}: ${message}`, [{ field, message }]);
@@ -34,13 +34,13 @@ export class UuidPipe implements PipeTransform<string, string> {
   }
 }
 
-/** `at`: a valid date (partial allowed, meaning its first day); today when absent. */
+/** `at`: a valid date (partial allowed, meaning its first day) within the input years; today when absent. */
 export function parseAt(value: unknown, field = 'at'): { on: string; date: string } {
   if (value === undefined || value === '') {
     const today = todayIso();
     return { on: today, date: today };
   }
-  const problem = validDateProblem(value);
+  const problem = inputDateProblem(value);
   if (problem) {
     throw bad(field, problem);
   }
@@ -48,17 +48,16 @@ export function parseAt(value: unknown, field = 'at'): { on: string; date: strin
   return { on: parsed.on, date: parsed.date };
 }
 
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-/** `knownAt`: an ISO 8601 timestamp with a zone, inclusive; now when absent. */
+/** `knownAt`: an ISO 8601 timestamp with a zone, every field real (no rollover), inclusive; now when absent. */
 export function parseKnownAt(value: unknown, field = 'knownAt'): Date {
   if (value === undefined || value === '') {
     return new Date();
   }
-  if (typeof value !== 'string' || !TIMESTAMP.test(value) || Number.isNaN(Date.parse(value))) {
-    throw bad(field, 'must be an ISO 8601 timestamp with a zone, such as 2024-02-01T00:00:00Z');
+  const problem = timestampProblem(value);
+  if (problem) {
+    throw bad(field, problem);
   }
-  return new Date(value);
+  return new Date(value as string);
 }
 
 export function parseLimit(value: unknown, fallback = 100, max = 10_000): number {

@@ -12,7 +12,7 @@ import {
   TerminateFundingDto,
 } from '@app/funding';
 import { EventStore } from '@app/event-store';
-import { CommandMeta, SLUG } from '@app/shared';
+import { CommandMeta, SLUG, validDateProblem } from '@app/shared';
 import { Meta } from '../auth/auth';
 import { optionalString, parseAt, parseKnownAt, parseLimit, rejectUnknown, UuidPipe } from '../common/params';
 import { badRequest, ProblemException } from '../common/problem';
@@ -96,11 +96,13 @@ export class FundingsController {
     const { funderId, recipientId, at, knownAt, limit, cursor, ...rest } = query;
     rejectUnknown(rest);
     const validOn = parseAt(at);
-    const known = await this.store.settledKnownAt(parseKnownAt(knownAt));
     const after = optionalString(cursor, 'cursor', 100);
-    if (after && !FUNDING_CURSOR.test(after)) {
+    // The date must be a real one too: Postgres would refuse 2024-02-30 with a field-less 400.
+    const date = after ? FUNDING_CURSOR.exec(after)?.[1] : undefined;
+    if (after && (date === undefined || validDateProblem(date) !== null)) {
       throw badRequest('cursor', 'must be the nextCursor of an earlier page');
     }
+    const known = await this.store.settledKnownAt(parseKnownAt(knownAt));
     const result = await this.fundings.list({
       at: validOn.date,
       knownAt: known,

@@ -11,8 +11,9 @@ import {
   UpdateOrganisationDto,
 } from '@app/organisations';
 import { EventStore } from '@app/event-store';
-import { type CommandMeta, SLUG } from '@app/shared';
+import type { CommandMeta } from '@app/shared';
 import { Meta } from '../auth/auth';
+import { slugCursor, slugNextCursor } from '../common/cursor';
 import { optionalString, parseAt, parseKnownAt, parseLimit, rejectUnknown, SlugPipe } from '../common/params';
 import { ProblemException } from '../common/problem';
 
@@ -64,16 +65,11 @@ export class OrganisationsController {
   @ApiQuery({ name: 'q', required: false })
   @ApiQuery({ name: 'limit', required: false })
   @ApiQuery({ name: 'cursor', required: false })
-  list(@Query() query: Record<string, unknown>) {
+  async list(@Query() query: Record<string, unknown>) {
     const { q, limit, cursor, ...rest } = query;
     rejectUnknown(rest);
-    const after = optionalString(cursor, 'cursor', 100);
-    if (after !== undefined && !SLUG.test(after)) {
-      throw new ProblemException(400, 'cursor: must be the nextCursor of the previous page', [
-        { field: 'cursor', message: 'must be the nextCursor of the previous page' },
-      ]);
-    }
-    return this.organisations.search(optionalString(q, 'q'), parseLimit(limit), after ?? null);
+    const page = await this.organisations.search(optionalString(q, 'q'), parseLimit(limit), slugCursor('organisations', cursor));
+    return { ...page, nextCursor: slugNextCursor('organisations', page.nextCursor) };
   }
 
   @Get(':id')

@@ -3,7 +3,8 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTag
 import { QuestionsService } from '@app/questions';
 import { parseLimit, rejectUnknown, SlugPipe } from '../common/params';
 import { badRequest } from '../common/problem';
-import { askParams, dateParam, factCursor, memberFilter, requiredDate, slugCursor } from './ask';
+import { slugCursor, slugNextCursor } from '../common/cursor';
+import { askParams, dateParam, factCursor, memberFilter, requiredDate } from './ask';
 
 const AT = { name: 'at', required: false, description: 'YYYY, YYYY-MM or YYYY-MM-DD (a partial date means its first day); default today' };
 const KNOWN_AT = { name: 'knownAt', required: false, description: 'ISO 8601 timestamp, inclusive; default now' };
@@ -45,13 +46,14 @@ export class AllianceQuestionsController {
   @ApiQuery({ name: 'kind', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1..10000, default 100' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  members(@Param('id', SlugPipe) id: string, @Query() query: Query_) {
+  async members(@Param('id', SlugPipe) id: string, @Query() query: Query_) {
     const { at, knownAt, country, kind, limit, cursor, ...rest } = query;
     rejectUnknown(rest);
-    return this.questions.members(id, askParams({ at, knownAt }), memberFilter(country, kind), {
+    const page = await this.questions.members(id, askParams({ at, knownAt }), memberFilter(country, kind), {
       limit: parseLimit(limit),
-      cursor: slugCursor(cursor),
+      cursor: slugCursor('members', cursor),
     });
+    return { ...page, nextCursor: slugNextCursor('members', page.nextCursor) };
   }
 
   @Get(':id/changes')

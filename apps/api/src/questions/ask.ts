@@ -1,6 +1,6 @@
 import { ORGANISATION_KINDS } from '@app/organisations';
 import type { Ask, FactCursor, MemberFilter } from '@app/questions';
-import { COUNTRY_CODES, parseValidDate, SLUG, ValidDate, validDateProblem } from '@app/shared';
+import { COUNTRY_CODES, parseValidDate, ValidDate, validDateProblem } from '@app/shared';
 import { badRequest } from '../common/problem';
 import { isPosition, parseAt, parseKnownAt } from '../common/params';
 
@@ -39,17 +39,6 @@ export function memberFilter(country: unknown, kind: unknown): MemberFilter {
     filter.kind = kind;
   }
   return filter;
-}
-
-/** A members cursor is the last organisation id of the previous page. */
-export function slugCursor(value: unknown): string | null {
-  if (value === undefined || value === '') {
-    return null;
-  }
-  if (typeof value !== 'string' || !SLUG.test(value)) {
-    throw badRequest('cursor', 'must be the nextCursor of the previous page');
-  }
-  return value;
 }
 
 /** A history cursor is the position of the last event of the previous page. */

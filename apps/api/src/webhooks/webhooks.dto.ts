@@ -1,10 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
-import { SLUG } from '@app/shared';
+import { IsTimestamp, SLUG } from '@app/shared';
 import { WEBHOOK_EVENT_TYPES } from '@app/webhooks';
 
 const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'exhausted'] as const;
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 export class CreateWebhookDto {
   @ApiProperty({ example: 'https://hooks.example.org/alliance-tracker', maxLength: 2048 })
@@ -71,8 +70,7 @@ export class UpdateWebhookDto {
 
 export class RecoverDto {
   @ApiProperty({ example: '2026-11-20T00:00:00Z', description: 'ISO 8601 timestamp with a zone' })
-  @IsString()
-  @Matches(TIMESTAMP, { message: 'must be an ISO 8601 timestamp with a zone, such as 2026-11-20T00:00:00Z' })
+  @IsTimestamp()
   since!: string;
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, Length } from 'class-validator';
-import { IsAmount, IsCurrencyCode, IsSlug, IsValidDate, SourceDto, SourceField } from '@app/shared';
+import { HasText, IsAmount, IsCurrencyCode, IsSlug, IsValidDate, SourceDto, SourceField } from '@app/shared';
 
 export class RecordFundingDto {
   @ApiPropertyOptional({
@@ -35,12 +35,14 @@ export class RecordFundingDto {
   @IsOptional()
   @IsString()
   @Length(1, 2000)
+  @HasText()
   purpose?: string;
 
   @ApiPropertyOptional({ example: 'paid over five years', maxLength: 2000 })
   @IsOptional()
   @IsString()
   @Length(1, 2000)
+  @HasText()
   conditions?: string;
 
   @SourceField({ required: true })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length } from 'class-validator';
-import { IsValidDate, SourceDto, SourceField } from '@app/shared';
+import { HasText, IsValidDate, SourceDto, SourceField } from '@app/shared';
 
 export class TerminateFundingDto {
   @ApiProperty({
@@ -14,6 +14,7 @@ export class TerminateFundingDto {
   @IsOptional()
   @IsString()
   @Length(1, 500)
+  @HasText()
   reason?: string;
 
   @SourceField({ required: false })

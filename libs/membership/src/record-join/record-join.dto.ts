@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length } from 'class-validator';
-import { IsSlug, IsValidDate } from '@app/shared';
+import { HasText, IsSlug, IsValidDate } from '@app/shared';
 import { MembershipFactDto } from '../membership-fact.dto';
 
 export class RecordJoinDto extends MembershipFactDto {
@@ -16,5 +16,6 @@ export class RecordJoinDto extends MembershipFactDto {
   @IsOptional()
   @IsString()
   @Length(1, 100)
+  @HasText()
   role?: string;
 }

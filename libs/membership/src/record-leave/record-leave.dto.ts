@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length } from 'class-validator';
-import { IsValidDate } from '@app/shared';
+import { HasText, IsValidDate } from '@app/shared';
 import { MembershipFactDto } from '../membership-fact.dto';
 
 export class RecordLeaveDto extends MembershipFactDto {
@@ -12,5 +12,6 @@ export class RecordLeaveDto extends MembershipFactDto {
   @IsOptional()
   @IsString()
   @Length(1, 500)
+  @HasText()
   reason?: string;
 }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Length } from 'class-validator';
-import { IsHttpUrl, IsSlug, IsValidDate } from '@app/shared';
+import { HasText, IsHttpUrl, IsSlug, IsValidDate } from '@app/shared';
 
 export class RegisterAllianceDto {
   @ApiProperty({ example: 'ai-alliance' })
@@ -10,6 +10,7 @@ export class RegisterAllianceDto {
   @ApiProperty({ example: 'AI Alliance', maxLength: 200 })
   @IsString()
   @Length(1, 200)
+  @HasText()
   name!: string;
 
   @ApiPropertyOptional({ example: 'https://thealliance.ai' })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Length } from 'class-validator';
-import { IsCountryCode, IsHttpUrl, IsSlug } from '@app/shared';
+import { HasText, IsCountryCode, IsHttpUrl, IsSlug } from '@app/shared';
 import { ORGANISATION_KINDS, OrganisationKind } from '../organisations.events';
 
 export class RegisterOrganisationDto {
@@ -11,6 +11,7 @@ export class RegisterOrganisationDto {
   @ApiProperty({ example: 'IBM', maxLength: 200 })
   @IsString()
   @Length(1, 200)
+  @HasText()
   name!: string;
 
   @ApiPropertyOptional({ example: 'US', description: 'ISO 3166-1 alpha-2' })
@@ -29,6 +30,7 @@ export class RegisterOrganisationDto {
   @ArrayMaxSize(50)
   @IsString({ each: true })
   @Length(1, 200, { each: true })
+  @HasText({ each: true })
   aliases?: string[];
 
   @ApiPropertyOptional({ example: 'https://www.ibm.com' })

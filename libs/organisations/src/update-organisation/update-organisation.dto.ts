@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Length, ValidateIf } from 'class-validator';
-import { IsCountryCode, IsHttpUrl } from '@app/shared';
+import { HasText, IsCountryCode, IsHttpUrl } from '@app/shared';
 import { ORGANISATION_KINDS, OrganisationKind } from '../organisations.events';
 
 /** null clears a field; an absent field stays as it is. */
@@ -23,6 +23,7 @@ export class UpdateOrganisationDto {
   @ArrayMaxSize(50)
   @IsString({ each: true })
   @Length(1, 200, { each: true })
+  @HasText({ each: true })
   aliases?: string[];
 
   @ApiPropertyOptional({ nullable: true })
