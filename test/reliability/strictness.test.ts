@@ -318,6 +318,14 @@ describe('strict validation', () => {
         path: `/webhooks/:webhook/deliveries?cursor=${b64(['9999999999999999999'])}`,
         field: 'cursor',
       },
+      { label: 'api keys cursor garbage', role: 'admin', method: 'get', path: '/api-keys?cursor=garbage', field: 'cursor' },
+      { label: 'api keys cursor of another list', role: 'admin', method: 'get', path: `/api-keys?cursor=${b64(['alliances', 'ai'])}`, field: 'cursor' },
+      { label: 'api keys cursor with a rolled-over time', role: 'admin', method: 'get', path: `/api-keys?cursor=${b64(['api-keys', '2024-02-30T00:00:00Z', uuid])}`, field: 'cursor' },
+      { label: 'api keys limit 0', role: 'admin', method: 'get', path: '/api-keys?limit=0', field: 'limit' },
+      // Strings that Postgres refuses (NUL) are refused first, naming the parameter.
+      { label: 'events streamId with NUL', role: 'reader', method: 'get', path: '/events?streamId=a%00b', field: 'streamId' },
+      { label: 'events type with NUL', role: 'reader', method: 'get', path: '/events?type=%00', field: 'type' },
+      { label: 'organisations q with NUL', role: 'reader', method: 'get', path: '/organisations?q=%00', field: 'q' },
       { label: 'alliances limit 0', role: 'reader', method: 'get', path: '/alliances?limit=0', field: 'limit' },
       { label: 'alliances limit 10001', role: 'reader', method: 'get', path: '/alliances?limit=10001', field: 'limit' },
       { label: 'alliances unknown parameter', role: 'reader', method: 'get', path: '/alliances?colour=red', field: 'colour' },
@@ -335,6 +343,35 @@ describe('strict validation', () => {
     const all = await a.as('reader').get('/alliances').expect(200);
     expect(all.body.alliances).toHaveLength(3);
     expect(all.body.nextCursor).toBeNull();
+  });
+
+  it('GET /api-keys pages with limit, cursor and nextCursor, in creation order', async () => {
+    for (const name of ['k1', 'k2', 'k3']) {
+      await a.as('admin').post('/api-keys').send({ name, role: 'reader' }).expect(201);
+    }
+    const all = (await a.as('admin').get('/api-keys').expect(200)).body as { apiKeys: Array<{ id: string; name: string }>; nextCursor: null };
+    expect(all.nextCursor).toBeNull();
+    expect(all.apiKeys.slice(-3).map((k) => k.name)).toEqual(['k1', 'k2', 'k3']);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `&cursor=${cursor}` : '';
+      const page = await a.as('admin').get(`/api-keys?limit=2${query}`).expect(200);
+      expect(page.body.apiKeys.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.apiKeys.map((k: { id: string }) => k.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(all.apiKeys.map((k) => k.id));
+  });
+
+  it('a history page that ends the list says so: nextCursor is null', async () => {
+    // ibm has its registration and a join; a page of exactly those two is the last.
+    const events = (await a.as('reader').get('/organisations/ibm/history').expect(200)).body.events as unknown[];
+    const last = await a.as('reader').get(`/organisations/ibm/history?limit=${events.length}`).expect(200);
+    expect(last.body.events).toHaveLength(events.length);
+    expect(last.body.nextCursor).toBeNull();
+    const first = await a.as('reader').get(`/organisations/ibm/history?limit=${events.length - 1}`).expect(200);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
   });
 
   it('member and organisation pages still follow their nextCursor', async () => {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { DATABASE, Database, DB } from '@app/db';
 import type { Actor, Role } from '@app/shared';
 
@@ -66,12 +66,18 @@ export class ApiKeysRepository {
     return row ?? null;
   }
 
-  list() {
-    return this.db
-      .selectFrom('api_keys')
-      .select(['id', 'name', 'role', 'key_prefix', 'created_at', 'revoked_at'])
-      .orderBy('created_at')
-      .execute();
+  /**
+   * One page of keys in creation order after `after`. The order is on milliseconds, the
+   * precision a cursor carries (created_at has microseconds), so the last row of a page is
+   * not the first of the next; the table is small enough to sort without an index.
+   */
+  list(limit: number, after: { createdAt: Date; id: string } | null) {
+    const ms = sql<Date>`date_trunc('milliseconds', created_at)`;
+    let query = this.db.selectFrom('api_keys').select(['id', 'name', 'role', 'key_prefix', 'created_at', 'revoked_at']);
+    if (after) {
+      query = query.where(sql<boolean>`(${ms}, id) > (${after.createdAt}, ${after.id}::uuid)`);
+    }
+    return query.orderBy(ms).orderBy('id').limit(limit).execute();
   }
 
   /** Revokes in the caller's transaction; call forgetVerified() once it has committed. */

@@ -153,13 +153,15 @@ export class QuestionsService {
   async history(organisationId: string, ask: Ask, page: { limit: number; after: string | null }) {
     ask = await this.settle(ask);
     const name = await this.organisation(organisationId, ask);
-    const rows = await this.repo.history(organisationId, ask.knownAt, page);
+    // One row more than the page says whether there is a next one: nextCursor is null at the end.
+    const rows = await this.repo.history(organisationId, ask.knownAt, { limit: page.limit + 1, after: page.after });
+    const shown = rows.slice(0, page.limit);
     return {
       organisationId,
       ...name,
       ...echo(ask),
-      events: rows.map((r) => ({ ...eventView(r.event), retracted: r.retractedBy !== null, retractedBy: r.retractedBy })),
-      nextCursor: rows.length === page.limit ? rows[rows.length - 1].event.position : null,
+      events: shown.map((r) => ({ ...eventView(r.event), retracted: r.retractedBy !== null, retractedBy: r.retractedBy })),
+      nextCursor: rows.length > page.limit ? shown[shown.length - 1].event.position : null,
     };
   }
 

@@ -1,10 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiKeysRepository } from '@app/access';
-import { CommandMeta, IdempotentWrites, notFound } from '@app/shared';
+import { CommandMeta, IdempotentWrites, notFound, timestampProblem } from '@app/shared';
 import { Meta, RequireRole } from '../auth/auth';
 import { ProblemException } from '../common/problem';
-import { rejectUnknown } from '../common/params';
+import { decodeCursor, encodeCursor } from '../common/cursor';
+import { isUuid, parseLimit, rejectUnknown } from '../common/params';
 import { CreateApiKeyDto } from './api-keys.dto';
 
 @ApiTags('api keys')
@@ -35,11 +36,18 @@ export class ApiKeysController {
 
   @Get()
   @ApiOperation({ summary: 'List keys (never the keys themselves)' })
+  @ApiQuery({ name: 'limit', required: false, description: '1..10000, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
   async list(@Query() query: Record<string, unknown>) {
-    rejectUnknown(query);
-    const rows = await this.keys.list();
+    const { limit, cursor, ...rest } = query;
+    rejectUnknown(rest);
+    const size = parseLimit(limit);
+    const after = decodeCursor('api-keys', cursor, [(t) => timestampProblem(t) === null, isUuid]);
+    const rows = await this.keys.list(size + 1, after && { createdAt: new Date(after[0]), id: after[1] });
+    const page = rows.slice(0, size);
+    const last = page[page.length - 1];
     return {
-      apiKeys: rows.map((r) => ({
+      apiKeys: page.map((r) => ({
         id: r.id,
         name: r.name,
         role: r.role,
@@ -47,6 +55,7 @@ export class ApiKeysController {
         createdAt: r.created_at,
         revokedAt: r.revoked_at,
       })),
+      nextCursor: rows.length > size ? encodeCursor('api-keys', [last.created_at.toISOString(), last.id]) : null,
     };
   }
 

@@ -23,6 +23,7 @@ export function isPosition(value: string): boolean {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string) => UUID.test(value);
 
 @Injectable()
 export class UuidPipe implements PipeTransform<string, string> {
@@ -70,12 +71,19 @@ export function parseLimit(value: unknown, fallback = 100, max = 10_000): number
   return Number(value);
 }
 
+// eslint-disable-next-line no-control-regex -- matching NUL is the point
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 export function optionalString(value: unknown, field: string, max = 200): string | undefined {
   if (value === undefined) {
     return undefined;
   }
   if (typeof value !== 'string' || value.length > max) {
     throw bad(field, `must be a single string of at most ${max} characters`);
+  }
+  if (UNSTORABLE.test(value)) {
+    // Postgres would refuse it with a 400 that names no field.
+    throw bad(field, 'contains a NUL character or an unpaired surrogate');
   }
   return value;
 }
