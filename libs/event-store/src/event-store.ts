@@ -381,8 +381,10 @@ export class EventStore {
    * yet passed) the latest moment for which that holds. Appending transactions record in commit
    * order under one lock (see the migration commit_ordered_recording), which makes this exact.
    */
-  async settledKnownAt(requested: Date, db: Kysely<DB> = this.db): Promise<Date> {
-    const { rows } = await sql<{ known_at: Date }>`SELECT events_settled_known_at(${requested}::timestamptz) AS known_at`.execute(db);
+  async settledKnownAt(requested: Date): Promise<Date> {
+    // Its own statement, never inside a caller's transaction: it holds a shared append lock
+    // while it runs, which must end with it.
+    const { rows } = await sql<{ known_at: Date }>`SELECT events_settled_known_at(${requested}::timestamptz) AS known_at`.execute(this.db);
     return rows[0].known_at;
   }
 
