@@ -6,11 +6,11 @@
  * The raw table is a copy of `events` (same columns, defaults, constraints and indexes, no
  * triggers); raw writers keep their own stream versions in memory and check nothing.
  */
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { Pool } from 'pg';
 import { createDatabase, createPool, Database } from '@app/db';
-import { AppendRequest, EventStore, NewEvent } from '@app/event-store';
+import { AppendRequest, EventStore } from '@app/event-store';
+import { ACTOR, benchEvent, rawInsert, Streams } from '../event-fixtures';
 import { BenchContext, compared, percentile, Result, round, timeBox, TimedRun } from '../lib';
 
 const CONNECTIONS = 8;
@@ -18,50 +18,10 @@ const STREAMS_PER_WORKER = 16;
 const LOG_SIZE = 1_000_000;
 const PAGE = 1_000;
 
-const ACTOR = { id: randomUUID(), name: 'bench curator' };
-const data = (n: number) => ({
-  organisationId: `org-${n % 5000}`,
-  allianceId: 'ai-alliance',
-  on: '2024-06-15',
-  precision: 'day',
-  source: { url: 'https://thealliance.ai/members', note: 'published member list' },
-});
-const event = (n: number): NewEvent => ({
-  type: 'MembershipJoined',
-  data: data(n),
-  metadata: { actor: ACTOR, correlationId: randomUUID() },
-});
-
-const COLUMNS = '(stream_id, stream_version, event_id, type, schema_version, data, metadata)';
-
-/** Multi-row VALUES for the raw baseline: the events a writer would append, versions included. */
-function rawRows(rows: Array<{ stream: string; version: number; n: number }>, table = 'raw_events') {
-  const params: unknown[] = [];
-  const tuples = rows.map((r) => {
-    const e = event(r.n);
-    const base = params.length;
-    params.push(r.stream, r.version, randomUUID(), e.type, 1, JSON.stringify(e.data), JSON.stringify(e.metadata));
-    return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}::jsonb, $${base + 7}::jsonb)`;
-  });
-  return { text: `INSERT INTO ${table} ${COLUMNS} VALUES ${tuples.join(', ')}`, params };
-}
-
-/** Per-writer streams and their versions, so every append states an exact expected version. */
-class Streams {
-  private readonly versions = new Map<string, number>();
-  constructor(private readonly prefix: string) {}
-
-  name(worker: number, k: number) {
-    return `${this.prefix}-${worker}-${k}`;
-  }
-
-  /** The stream's version before this write, and records the write of `count` events. */
-  advance(stream: string, count: number): number {
-    const before = this.versions.get(stream) ?? 0;
-    this.versions.set(stream, before + count);
-    return before;
-  }
-}
+/** The raw baseline's rows, each event made from its number. */
+const rawRows = (rows: Array<{ stream: string; version: number; n: number }>, table?: string) =>
+  rawInsert(rows.map((r) => ({ stream: r.stream, version: r.version, event: event(r.n) })), table);
+const event = benchEvent;
 
 interface Variant {
   label: string;

@@ -29,12 +29,12 @@
  * and the WAL flush a commit waits for. Emmett's package sets pg's global int8/json type parsers
  * when its pool is made; they are in force only while Emmett runs and restored afterwards.
  */
-import { randomUUID } from 'node:crypto';
 import { getPostgreSQLEventStore, PostgresEventStore } from '@event-driven-io/emmett-postgresql';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Client, Pool, types } from 'pg';
 import { createDatabase, createPool, Database, DB } from '@app/db';
 import { EventStore, NewEvent } from '@app/event-store';
+import { benchEvent, rawInsert, Streams } from '../event-fixtures';
 import { BenchContext, median, percentile, Result, round, timeBox } from '../lib';
 
 const CONNECTIONS = 8;
@@ -54,49 +54,11 @@ const LABEL: Record<Key, string> = {
   emmett: 'Emmett',
 };
 
-const ACTOR = { id: randomUUID(), name: 'bench curator' };
-const data = (n: number) => ({
-  organisationId: `org-${n % 5000}`,
-  allianceId: 'ai-alliance',
-  on: '2024-06-15',
-  precision: 'day',
-  source: { url: 'https://thealliance.ai/members', note: 'published member list' },
-});
-const event = (n: number): NewEvent => ({
-  type: 'MembershipJoined',
-  data: data(n),
-  metadata: { actor: ACTOR, correlationId: randomUUID() },
-});
+const event = benchEvent;
 
-const COLUMNS = '(stream_id, stream_version, event_id, type, schema_version, data, metadata)';
-
-/** Multi-row VALUES for the raw baseline, as in the event-store suite. */
-function rawRows(stream: string, first: number, events: NewEvent[]) {
-  const params: unknown[] = [];
-  const tuples = events.map((e, k) => {
-    const base = params.length;
-    params.push(stream, first + k, randomUUID(), e.type, 1, JSON.stringify(e.data), JSON.stringify(e.metadata));
-    return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}::jsonb, $${base + 7}::jsonb)`;
-  });
-  return { text: `INSERT INTO raw_events ${COLUMNS} VALUES ${tuples.join(', ')}`, params };
-}
-
-/** Per-writer streams and their versions, so that every append states an exact expected version. */
-class Streams {
-  private readonly versions = new Map<string, number>();
-  constructor(private readonly prefix: string) {}
-
-  name(worker: number, k: number) {
-    return `${this.prefix}-${worker}-${k}`;
-  }
-
-  /** The stream's version before this write, and records the write of `count` events. */
-  advance(stream: string, count: number): number {
-    const before = this.versions.get(stream) ?? 0;
-    this.versions.set(stream, before + count);
-    return before;
-  }
-}
+/** The raw baseline's rows: `events` appended to `stream` after version `first - 1`. */
+const rawRows = (stream: string, first: number, events: NewEvent[]) =>
+  rawInsert(events.map((e, k) => ({ stream, version: first + k, event: e })));
 
 interface Round {
   /** events/s */
