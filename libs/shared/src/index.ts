@@ -15,3 +15,4 @@ export * from './strict-validation';
 export * from './idempotency-keys.repository';
 export * from './idempotent-writes';
 export * from './secret-box';
+export * from './with-timeout';

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { withTimeout } from '@app/shared';
 import { DeliverJobData, WebhookJob, WebhookQueue } from './webhook-jobs';
 import { WebhooksRepository } from './webhooks.repository';
 
@@ -11,14 +12,6 @@ export interface DeliveryJob extends DeliverJobData {
 
 const ENQUEUE_TIMEOUT_MS = 5_000;
 const COMMIT_WAIT_MS = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000];
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis in ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * BullMQ producer for delivery attempts; the job id is the delivery id, so adding a delivery
@@ -75,7 +68,7 @@ export class DeliveryQueue implements BeforeApplicationShutdown, OnApplicationSh
         })),
       ),
       ENQUEUE_TIMEOUT_MS,
-      'enqueue deliveries',
+      'enqueue deliveries (Redis)',
     );
   }
 
@@ -112,7 +105,7 @@ export class DeliveryQueue implements BeforeApplicationShutdown, OnApplicationSh
   /** Makes a waiting (delayed) attempt due now; adds it when Redis has no job for it. */
   async runNow(job: DeliveryJob): Promise<void> {
     try {
-      const existing = await withTimeout(this.queue.getJob(job.deliveryId), ENQUEUE_TIMEOUT_MS, 'find job');
+      const existing = await withTimeout(this.queue.getJob(job.deliveryId), ENQUEUE_TIMEOUT_MS, 'find job (Redis)');
       if (existing && (await existing.isDelayed())) {
         await existing.promote();
         return;

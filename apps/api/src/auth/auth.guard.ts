@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { ApiKeysRepository } from '@app/access';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { REDIS } from '@app/redis';
-import type { Role } from '@app/shared';
+import { type Role, withTimeout } from '@app/shared';
 import { idempotencyOf } from '../common/idempotency';
 import { ProblemException } from '../common/problem';
 import { AuthedRequest, PUBLIC_KEY, RANK, ROLE_KEY } from './auth';
@@ -72,20 +72,11 @@ export class AuthGuard implements CanActivate {
       return;
     }
     let used: number;
-    let timer: NodeJS.Timeout | undefined;
     try {
       const counted = this.redis.multi().incr(bucket).expire(bucket, 61).exec() as Promise<[[null, number]]>;
-      const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), RATE_LIMIT_TIMEOUT_MS)));
-      const result = await Promise.race([counted, late]);
-      if (!result) {
-        counted.catch(() => undefined);
-        return;
-      }
-      used = result[0][1];
+      used = (await withTimeout(counted, RATE_LIMIT_TIMEOUT_MS, 'rate limit count'))[0][1];
     } catch {
       return;
-    } finally {
-      clearTimeout(timer);
     }
     if (used > limit) {
       const retryAfter = 60 - Math.floor((Date.now() % 60_000) / 1000);
