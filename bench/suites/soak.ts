@@ -1,5 +1,5 @@
 import type { BenchContext, Result } from '../lib';
-import { FaultStack, src } from '../../test/faults/support/stack';
+import { FaultStack, Writers } from '../../test/faults/support/stack';
 import { sleep, waitUntil } from '../../test/faults/support/processes';
 
 /**
@@ -25,12 +25,12 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
   try {
     await stack.call('POST', '/alliances', { id: 'ai-alliance', name: 'AI Alliance' });
     await stack.call('POST', '/webhooks', { url: stack.receiver.url('/hook') });
-    const latencies = new Map<string, number[]>();
+    const writers = new Writers(stack, 'soak');
+    const latencies = writers.latencies;
     const errors = new Map<string, number>();
-    const acknowledged = new Set<string>();
-    const timed = async (route: string, method: string, path: string, body?: unknown) => {
+    const timed = async (route: string, method: string, path: string) => {
       const started = performance.now();
-      const answer = await stack.tryCall(method, path, body);
+      const answer = await stack.tryCall(method, path);
       const list = latencies.get(route) ?? [];
       list.push(performance.now() - started);
       latencies.set(route, list);
@@ -39,25 +39,9 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
         const kind = answer.status === 0 ? 'no answer' : String(answer.status);
         errors.set(kind, (errors.get(kind) ?? 0) + 1);
       }
-      return ok ? answer : null;
+      return ok;
     };
     const deadline = Date.now() + seconds * 1000;
-    let n = 0;
-    const writer = async () => {
-      while (Date.now() < deadline) {
-        const id = `soak-${n++}`;
-        const org = await timed('POST /organisations', 'POST', '/organisations', { id, name: id });
-        if (!org) {
-          await sleep(100);
-          continue;
-        }
-        acknowledged.add(org.body.event.id);
-        const join = await timed('POST /alliances/:id/members', 'POST', '/alliances/ai-alliance/members', { organisationId: id, on: '2024-01-01', source: src });
-        if (join) {
-          acknowledged.add(join.body.event.id);
-        }
-      }
-    };
     const asker = async () => {
       for (let i = 0; Date.now() < deadline; i++) {
         const route = ['members', 'stats', 'changes'][i % 3];
@@ -103,15 +87,23 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
     };
     ctx.log(`soaking for ${seconds} s`);
     const started = performance.now();
+    writers.start(4);
     const [, , , chaosDone] = await Promise.all([
-      Promise.all([writer(), writer(), writer(), writer()]),
+      sleep(seconds * 1000).then(() => writers.stop()),
       Promise.all([asker(), asker()]),
       lagSampler(),
       chaos(),
     ]);
     const elapsed = (performance.now() - started) / 1000;
+    for (const [status, count] of writers.statuses) {
+      if (status !== 201) {
+        const kind = status === 0 ? 'no answer' : String(status);
+        errors.set(kind, (errors.get(kind) ?? 0) + count);
+      }
+    }
+    const acknowledged = [...writers.acknowledged.keys()];
 
-    const stored = await stack.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM events WHERE event_id = ANY($1::uuid[])', [[...acknowledged]]);
+    const stored = await stack.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM events WHERE event_id = ANY($1::uuid[])', [acknowledged]);
     let drainSeconds = 0;
     try {
       drainSeconds = (await waitUntil('deliveries to catch up', async () => {
@@ -142,10 +134,10 @@ export async function run(ctx: BenchContext): Promise<Result[]> {
         name: 'soak: acknowledged writes stored',
         value: Number(stored.rows[0].n),
         unit: 'events',
-        baseline: { name: 'acknowledged', value: acknowledged.size },
-        ratio: Number(stored.rows[0].n) / Math.max(1, acknowledged.size),
+        baseline: { name: 'acknowledged', value: acknowledged.length },
+        ratio: Number(stored.rows[0].n) / Math.max(1, acknowledged.length),
         target: 'all of them',
-        met: Number(stored.rows[0].n) === acknowledged.size,
+        met: Number(stored.rows[0].n) === acknowledged.length,
       },
       {
         name: 'soak: events delivered to the receiver',

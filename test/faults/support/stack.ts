@@ -152,6 +152,8 @@ export class Writers {
   readonly statuses = new Map<number, number>();
   /** Why requests that got no answer failed. */
   readonly failures: string[] = [];
+  /** Milliseconds per answer, by route. */
+  readonly latencies = new Map<string, number[]>();
   retryAfterMissing = 0;
   private stopped = false;
   private running: Promise<void>[] = [];
@@ -167,6 +169,16 @@ export class Writers {
     return this;
   }
 
+  private async post(route: string, path: string, body: unknown, base?: string): Promise<Answer> {
+    const started = performance.now();
+    const answer = await this.stack.tryCall('POST', path, body, base);
+    const list = this.latencies.get(route) ?? [];
+    list.push(performance.now() - started);
+    this.latencies.set(route, list);
+    this.count(answer);
+    return answer;
+  }
+
   private count(answer: Answer) {
     this.statuses.set(answer.status, (this.statuses.get(answer.status) ?? 0) + 1);
     if (answer.status === 0) {
@@ -177,15 +189,13 @@ export class Writers {
   private async loop(base?: string): Promise<void> {
     while (!this.stopped) {
       const id = `${this.prefix}-${this.n++}`;
-      const org = await this.stack.tryCall('POST', '/organisations', { id, name: id }, base);
-      this.count(org);
+      const org = await this.post('POST /organisations', '/organisations', { id, name: id }, base);
       if (org.status === 503 && !org.headers.get('retry-after')) {
         this.retryAfterMissing++;
       }
       if (org.status === 201) {
         this.acknowledged.set(org.body.event.id, id);
-        const join = await this.stack.tryCall('POST', '/alliances/ai-alliance/members', { organisationId: id, on: '2024-01-01', source: src }, base);
-        this.count(join);
+        const join = await this.post('POST /alliances/:id/members', '/alliances/ai-alliance/members', { organisationId: id, on: '2024-01-01', source: src }, base);
         if (join.status === 201) {
           this.acknowledged.set(join.body.event.id, id);
         }
