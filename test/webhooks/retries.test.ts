@@ -22,7 +22,10 @@ describe('webhook retries and the attempt log', () => {
   let stack: WebhookStack;
 
   beforeAll(async () => {
-    stack = await startWebhookStack({ WEBHOOK_TIMEOUT_MS: '300' });
+    // Short enough for the hanging receiver's timeout, long enough that a loaded machine (the whole
+    // suite on 2 cores) never times out an answered request: at 300 ms one did, and its retry came
+    // as an extra request.
+    stack = await startWebhookStack({ WEBHOOK_TIMEOUT_MS: '2000' });
     ({ a, receiver } = stack);
   });
 
